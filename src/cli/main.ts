@@ -1,0 +1,16 @@
+// The failover command line. Each noun lives in its own module under commands/.
+import { Command } from 'commander';
+import { registerUp } from './commands/up.ts';
+
+export function buildProgram(): Command {
+  const program = new Command();
+  program
+    .name('failover')
+    .description('A failover cluster manager: nodes, groups, resources, moves and failover, modelled on Windows Server Failover Clustering.')
+    .showHelpAfterError()
+    .configureOutput({ outputError: (str, write) => write(str) });
+  registerUp(program);
+  return program;
+}
+
+await buildProgram().parseAsync(process.argv);

@@ -1,0 +1,5 @@
+export * from './errors.ts';
+export * from './clock.ts';
+export * from './properties.ts';
+export * from './objects.ts';
+export * from './dependency.ts';
