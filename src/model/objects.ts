@@ -106,15 +106,20 @@ export interface ResourceTypeDescriptor {
   readonly isAlivePollIntervalMs: number;
 }
 
-/** Names of nodes, groups, resources and types: printable, no brackets (they delimit dependency names). */
+/**
+ * Names of nodes, groups, resources and types: printable, no brackets (they delimit
+ * dependency names) and no backslash (it separates cluster database key names).
+ * Forward slashes are allowed: WSFC resource names such as
+ * "Mailbox Database (CMS01/First Storage Group/Mailbox Database)" use them.
+ */
 export const NAME_MAX_LENGTH = 256;
 export function nameProblem(kind: string, name: unknown): string | undefined {
   if (typeof name !== 'string') return `${kind} name must be a string`;
   if (name.trim() === '') return `${kind} name must not be empty`;
   if (name !== name.trim()) return `${kind} name ${JSON.stringify(name)} must not start or end with white space`;
   if (name.length > NAME_MAX_LENGTH) return `${kind} name is longer than ${NAME_MAX_LENGTH} characters`;
-  if (/[[\]\\/\x00-\x1f\x7f]/.test(name)) {
-    return `${kind} name ${JSON.stringify(name)} must not contain brackets, slashes or control characters`;
+  if (/[[\]\\\x00-\x1f\x7f]/.test(name)) {
+    return `${kind} name ${JSON.stringify(name)} must not contain brackets, backslashes or control characters`;
   }
   return undefined;
 }
