@@ -90,6 +90,8 @@ const table = {
   ERROR_CLUSTER_GROUP_QUEUED: [5959, 'The group is queued for an operation.'],
   ERROR_CLUSTER_NODE_DRAIN_IN_PROGRESS: [5962, 'A drain is already in progress on the node.'],
   ERROR_CLUSTER_AFFINITY_CONFLICT: [5971, 'The group cannot be placed because of an anti-affinity conflict.'],
+  ERROR_WRITE_FAULT: [29, 'The system cannot write to the specified device.'],
+  ERROR_DISK_FULL: [112, 'There is not enough space on the disk.'],
 } as const satisfies Record<string, readonly [number, string]>;
 
 export type ErrorName = keyof typeof table;
