@@ -92,6 +92,7 @@ const table = {
   ERROR_CLUSTER_AFFINITY_CONFLICT: [5971, 'The group cannot be placed because of an anti-affinity conflict.'],
   ERROR_WRITE_FAULT: [29, 'The system cannot write to the specified device.'],
   ERROR_DISK_FULL: [112, 'There is not enough space on the disk.'],
+  ERROR_INTERNAL_ERROR: [1359, 'An internal error occurred.'],
 } as const satisfies Record<string, readonly [number, string]>;
 
 export type ErrorName = keyof typeof table;
