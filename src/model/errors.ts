@@ -90,6 +90,7 @@ const table = {
   ERROR_CLUSTER_GROUP_QUEUED: [5959, 'The group is queued for an operation.'],
   ERROR_CLUSTER_NODE_DRAIN_IN_PROGRESS: [5962, 'A drain is already in progress on the node.'],
   ERROR_CLUSTER_AFFINITY_CONFLICT: [5971, 'The group cannot be placed because of an anti-affinity conflict.'],
+  ERROR_SHARING_VIOLATION: [32, 'The process cannot access the file because it is being used by another process.'],
   ERROR_WRITE_FAULT: [29, 'The system cannot write to the specified device.'],
   ERROR_DISK_FULL: [112, 'There is not enough space on the disk.'],
   ERROR_INTERNAL_ERROR: [1359, 'An internal error occurred.'],
