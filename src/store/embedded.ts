@@ -30,8 +30,8 @@ import { WatchHub } from './watch.ts';
 export interface Journal {
   /** Sequence number of the last record known to be on disk. */
   readonly durableSeq: number;
-  /** Queues a record (records arrive in sequence order); resolves once it is durable. */
-  append(record: WalRecord): Promise<void>;
+  /** Queues a record (records arrive in sequence order); the owner hears when it is durable. */
+  append(record: WalRecord): void;
   close(): Promise<void>;
 }
 
@@ -219,6 +219,20 @@ export class EmbeddedStore implements Store {
     return revision;
   }
 
+  /**
+   * Drops the watch history before revision, as etcd's compaction does (the
+   * keys themselves hold only their latest version anyway). Not part of Store:
+   * the cluster never needs it; tests and tools do.
+   */
+  async compact(revision: number): Promise<void> {
+    this.checkUsable();
+    if (!Number.isSafeInteger(revision) || revision < 0 || revision > this.space.revision) {
+      throw new StoreError('invalid', `compact to revision ${revision}: must be a whole number from 0 to the current revision ${this.space.revision}`);
+    }
+    await this.settled();
+    this.hub.compact(revision);
+  }
+
   /** Flushes the log, stops lease timers and watches; later calls fail with StoreError('closed'). */
   async close(): Promise<void> {
     if (this.closed) return;
@@ -247,9 +261,7 @@ export class EmbeddedStore implements Store {
       this.publishUpTo(record.s);
       return;
     }
-    // Whoever waits learns of failure through settled(); this catch only keeps
-    // the rejection from being reported as unhandled.
-    this.journal.append(record).catch(() => {});
+    this.journal.append(record);
   }
 
   /** Waits until everything applied so far is durable, so no caller sees state a crash could undo. */

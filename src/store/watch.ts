@@ -102,6 +102,12 @@ export class WatchHub {
     return watcher;
   }
 
+  /** Forgets the history before revision (as etcd's compaction); watches from there get 'compacted'. */
+  compact(revision: number): void {
+    while (this.history.length > 0 && this.history[0]!.revision < revision) this.history.shift();
+    this.firstAvailableRevision = Math.max(this.firstAvailableRevision, Math.min(revision, this.publishedRevision + 1));
+  }
+
   remove(watcher: PrefixWatcher): void {
     this.watchers.delete(watcher);
   }
