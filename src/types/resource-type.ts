@@ -1,0 +1,100 @@
+// The resource type interface: the code that manages one kind of resource,
+// WSFC's "resource DLL". The resource host (src/host) calls the entry points;
+// a type never sees the RCM, only a context per call and the services it was
+// created with.
+import { ClusterError } from '../model/errors.ts';
+import type { Clock } from '../model/clock.ts';
+import type { ResourceTypeDescriptor } from '../model/objects.ts';
+import type { PropertyValue } from '../model/properties.ts';
+
+export const entryPoints = ['open', 'close', 'online', 'offline', 'terminate', 'looksAlive', 'isAlive', 'control'] as const;
+export type EntryPoint = (typeof entryPoints)[number];
+
+/** What every entry point call receives. */
+export interface EntryPointContext {
+  readonly resource: string;
+  /** The resource's private properties, the type's defaults filled in. */
+  readonly parameters: Readonly<Record<string, PropertyValue>>;
+  /** Aborted when the call's deadline passes: long work must stop then. */
+  readonly signal: AbortSignal;
+  /** How long the call may take, in ms from its start (the signal aborts then). */
+  readonly deadlineMs: number;
+  /** The group's ownership epoch: a fencing token for writes to shared state. */
+  readonly epoch: number;
+  /** Writes a line for this resource to the cluster log ([RES]). */
+  log(message: string): void;
+}
+
+/** A control code and its input (WSFC's ResourceControl); the output is the promise's value. */
+export interface ControlRequest {
+  readonly code: string;
+  readonly input?: unknown;
+}
+
+export interface ResourceType {
+  readonly descriptor: ResourceTypeDescriptor;
+  /** Prepares the resource (reads its configuration); no service is started. */
+  open(ctx: EntryPointContext): Promise<void>;
+  /** Releases what open acquired; the resource is offline. */
+  close(ctx: EntryPointContext): Promise<void>;
+  online(ctx: EntryPointContext): Promise<void>;
+  offline(ctx: EntryPointContext): Promise<void>;
+  /** Stops the resource at once, without grace (after a failure or pending timeout). */
+  terminate(ctx: EntryPointContext): Promise<void>;
+  /** A cheap check, polled often. */
+  looksAlive(ctx: EntryPointContext): Promise<boolean>;
+  /** A thorough check, polled less often. */
+  isAlive(ctx: EntryPointContext): Promise<boolean>;
+  /** Unknown codes throw ClusterError('ERROR_NOT_SUPPORTED'). */
+  control(ctx: EntryPointContext, request: ControlRequest): Promise<unknown>;
+}
+
+/**
+ * The cluster database as resource types see it. Until the cluster database is
+ * available to them (node start), calls throw ClusterError('ERROR_SHARING_PAUSED')
+ * — the failure in the seed document.
+ */
+export interface ClusterDatabaseAccess {
+  readParameters(resource: string): Promise<Record<string, PropertyValue>>;
+}
+
+/** What the cluster gives a resource type when it is instantiated (one instance per host). */
+export interface ResourceTypeServices {
+  readonly clock: Clock;
+  readonly clusterDatabase: ClusterDatabaseAccess;
+}
+
+export interface ResourceTypeDefinition {
+  readonly descriptor: ResourceTypeDescriptor;
+  create(services: ResourceTypeServices): ResourceType;
+}
+
+/** The resource types a node knows, by name. */
+export class ResourceTypeRegistry {
+  private readonly byName = new Map<string, ResourceTypeDefinition>();
+
+  constructor(definitions: readonly ResourceTypeDefinition[] = []) {
+    for (const d of definitions) this.register(d);
+  }
+
+  register(definition: ResourceTypeDefinition): void {
+    const name = definition.descriptor.name;
+    if (this.byName.has(name)) throw new ClusterError('ERROR_OBJECT_ALREADY_EXISTS', `resource type ${JSON.stringify(name)} is already registered`);
+    this.byName.set(name, definition);
+  }
+
+  names(): string[] {
+    return [...this.byName.keys()].sort();
+  }
+
+  /** The definition, or ERROR_CLUSTER_RESOURCE_TYPE_NOT_FOUND naming the type. */
+  get(name: string): ResourceTypeDefinition {
+    const d = this.byName.get(name);
+    if (!d) throw new ClusterError('ERROR_CLUSTER_RESOURCE_TYPE_NOT_FOUND', `resource type ${JSON.stringify(name)} is not registered`);
+    return d;
+  }
+}
+
+export function unsupportedControl(type: string, resource: string, request: ControlRequest): never {
+  throw new ClusterError('ERROR_NOT_SUPPORTED', `${type} <${resource}>: control code ${JSON.stringify(request.code)} is not supported`);
+}
