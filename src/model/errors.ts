@@ -94,6 +94,7 @@ const table = {
   ERROR_WRITE_FAULT: [29, 'The system cannot write to the specified device.'],
   ERROR_DISK_FULL: [112, 'There is not enough space on the disk.'],
   ERROR_INTERNAL_ERROR: [1359, 'An internal error occurred.'],
+  ERROR_DIR_NOT_EMPTY: [145, 'The directory is not empty.'],
 } as const satisfies Record<string, readonly [number, string]>;
 
 export type ErrorName = keyof typeof table;
