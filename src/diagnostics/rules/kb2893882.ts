@@ -1,0 +1,170 @@
+// KB2893882: a group move that never completes because one of its resources
+// is stuck in OpenCallFailed.
+//
+// Fires when, in this order: a resource's Open failed and it has not opened
+// since; a move of its group started; requests for the group were answered
+// `retrying: <group>, 5908` (ERROR_CLUSTER_GROUP_MOVING) at least
+// stuckRetriesMin times; and to the end of the log the move neither completed
+// nor failed nor returned, and the resource never left OpenCallFailed.
+// It does not fire when the open succeeded before the move (the resource was
+// never stuck) or when the retries ended with the move.
+
+import type { LogLine } from '../reader.ts';
+import type { Evidence, Finding, Knowledge, Observed, Rule, RuleMatcher } from '../types.ts';
+import { evidence, makeFinding, openFailureEvidence, OpenTracker, Repeated, sortEvidence, timeText, withNote, type OpenFailure } from './common.ts';
+
+/** Fewer 5908 answers than this are an ordinary moment of a move, not a stuck one. */
+export const stuckRetriesMin = 3;
+
+interface ActiveMove {
+  group: string;
+  target: string;
+  from?: string;
+  to?: string;
+  request: Evidence;
+  operation?: Evidence;
+  aboutToSucceed?: Evidence;
+  /** Resources that had failed to open (and not recovered) when the move started. */
+  suspects: Map<string, OpenFailure>;
+  retries: Repeated;
+  onlineRequest?: Evidence;
+}
+
+export const kb2893882: Rule = {
+  id: 'KB2893882',
+  title: 'Group move stalls because a resource is stuck in OpenCallFailed (KB2893882)',
+  severity: 'error',
+  explanation:
+    "The resource's Open failed when the cluster service started (Exchange 2007's resource DLL calls ClusterRegCreateKey() " +
+    "for its 'Parameters' key before the cluster API is available; error 70), leaving it in OpenCallFailed. " +
+    'A later move of the group brings a dependent resource online, which starts the stuck resource\'s online; its state ' +
+    'cannot change, online processing stalls, the move never completes, and every OnlineResource request is answered ' +
+    '5908 (ERROR_CLUSTER_GROUP_MOVING) for as long as the node runs.',
+  remedies: [
+    'Restart the Cluster service on node {node}, where {resource} is in OpenCallFailed, so that its Open runs again once the cluster API is up (recovering the stalled move may need a restart of the target node).',
+    'Move the group {group} with the cluster tool (Failover Cluster Management or cluster.exe) instead of the Exchange Management Console - on single-copy clusters only; with Cluster Continuous Replication (CCR) keep using the Exchange Management Console.',
+    'Remove the dependency of other resources on {resource}, so that bringing them online does not start its online while it has not opened.',
+    'With failover: `failover resource reset {resource}` re-opens the resource without restarting any node or service; failover also retries failed opens and ends every move at its deadline.',
+  ],
+  start(knowledge: Knowledge): RuleMatcher {
+    return new Kb2893882Matcher(knowledge);
+  },
+};
+
+class Kb2893882Matcher implements RuleMatcher {
+  private readonly opens = new OpenTracker();
+  private readonly moves = new Map<string, ActiveMove>();
+
+  constructor(private readonly knowledge: Knowledge) {}
+
+  observe(o: Observed): void {
+    this.opens.observe(o);
+    const { event, line } = o;
+    switch (event.type) {
+      case 'moveRequest':
+        this.startMove(event.group, event.target, line, true);
+        break;
+      case 'moveOperation': {
+        const m = this.moves.get(event.group) ?? this.startMove(event.group, event.target, line, false);
+        if (m.operation === undefined) m.operation = evidence(line);
+        break;
+      }
+      case 'moveAboutToSucceed': {
+        const m = this.moves.get(event.group);
+        if (m) {
+          m.from = event.from;
+          m.to = event.to;
+          m.aboutToSucceed = evidence(line);
+        }
+        break;
+      }
+      case 'groupMovingRetry': {
+        const m = this.moves.get(event.group);
+        if (!m) break;
+        m.retries.add(line);
+        if (m.onlineRequest === undefined) {
+          const request = this.knowledge.requestOnThread(line);
+          if (request) m.onlineRequest = evidence(request.line);
+        }
+        break;
+      }
+      case 'moveCompleted':
+      case 'moveFailed':
+      case 'moveReturned':
+        this.moves.delete(event.group);
+        break;
+      case 'groupState':
+        if (event.to === 'Online') this.moves.delete(event.group);
+        break;
+      case 'resourceState':
+        // A suspect that opened after all is no longer stuck.
+        if (this.opens.get(event.resource) === undefined) for (const m of this.moves.values()) m.suspects.delete(event.resource);
+        break;
+      default:
+        break;
+    }
+  }
+
+  private startMove(group: string, target: string, line: LogLine, isRequest: boolean): ActiveMove {
+    const existing = this.moves.get(group);
+    if (existing && !isRequest) return existing;
+    const m: ActiveMove = {
+      group,
+      target,
+      request: evidence(line),
+      suspects: new Map(this.opens.current().map((f) => [f.resource, f])),
+      retries: new Repeated(),
+    };
+    this.moves.set(group, m);
+    return m;
+  }
+
+  findings(): Finding[] {
+    const out: Finding[] = [];
+    for (const m of this.moves.values()) {
+      if (m.retries.count < stuckRetriesMin) continue;
+      const stuck = [...m.suspects.values()].filter((f) => {
+        const g = this.knowledge.groupOf(f.resource);
+        return (g === undefined || g === m.group) && this.opens.get(f.resource) !== undefined;
+      });
+      // Prefer resources known to be in the group over ones whose group the log never named.
+      const inGroup = stuck.filter((f) => this.knowledge.groupOf(f.resource) === m.group);
+      const culprits = inGroup.length > 0 ? inGroup : stuck;
+      const first = culprits[0];
+      if (!first) continue;
+      out.push(this.finding(m, first, culprits));
+    }
+    return out;
+  }
+
+  private finding(m: ActiveMove, f: OpenFailure, all: OpenFailure[]): Finding {
+    const moveEvidence: Evidence[] = [withNote(m.request, 'the group move starts')];
+    if (m.operation && m.operation !== m.request) moveEvidence.push(withNote(m.operation, 'the move is carried out'));
+    if (m.aboutToSucceed) moveEvidence.push(withNote(m.aboutToSucceed, 'the move reports it is about to succeed - it never does'));
+    if (m.onlineRequest) moveEvidence.push(withNote(m.onlineRequest, 'an online request for the group during the move'));
+    moveEvidence.push(...m.retries.lines('requests answered 5908 (ERROR_CLUSTER_GROUP_MOVING)'));
+    const target = m.to ?? m.target;
+    const nodes = [f.node, ...(m.from ? [m.from] : []), target];
+    const code = f.code !== undefined ? ` (error ${f.code})` : '';
+    const others = all.length > 1 ? ` Also stuck in OpenCallFailed: ${all.slice(1).map((x) => x.resource).join(', ')}.` : '';
+    return makeFinding(kb2893882, {
+      resource: f.resource,
+      group: m.group,
+      node: f.node,
+      nodes,
+      began: f.began,
+      summary:
+        `Resource ${f.resource} of group ${m.group} failed to open${code} on node ${f.node} at ${timeText(f.began.timeMs)} and stayed in OpenCallFailed; ` +
+        `the move of ${m.group} to ${target} never completed: ${m.retries.count} requests were answered 5908 (ERROR_CLUSTER_GROUP_MOVING) ` +
+        `up to the end of the log.${others}`,
+      evidence: sortEvidence([...openFailureEvidence(f), ...moveEvidence]),
+      facts: {
+        moveTarget: target,
+        retries5908: m.retries.count,
+        ...(f.code !== undefined ? { openError: f.code } : {}),
+        ...(m.from ? { moveSource: m.from } : {}),
+        ...(this.knowledge.groupOf(f.resource) === undefined ? { groupInferred: true } : {}),
+      },
+    });
+  }
+}

@@ -1,0 +1,77 @@
+// Shapes shared by the analyzer, the timelines and the known-issue rules.
+
+import type { ClusterEvent } from './events.ts';
+import type { LogLine } from './reader.ts';
+
+/** Where and when something was logged. timeMs is undefined for the KB placeholder prefix. */
+export interface Occurrence {
+  timeMs?: number;
+  node: string;
+  file: string;
+  lineNo: number;
+}
+
+/** A log line that supports a finding. */
+export interface Evidence extends Occurrence {
+  line: string;
+  /** Why this line matters, e.g. "first of 42 retries". */
+  note?: string;
+}
+
+export type Severity = 'error' | 'warning';
+
+export interface Finding {
+  ruleId: string;
+  title: string;
+  severity: Severity;
+  /** One or two sentences naming the resource, group and nodes. */
+  summary: string;
+  explanation: string;
+  resource?: string;
+  group?: string;
+  nodes: string[];
+  /** When the problem began (its first evidence). */
+  began?: Occurrence;
+  evidence: Evidence[];
+  remedies: string[];
+  /** Extra named facts for --json consumers (counts, codes, targets). */
+  facts: Record<string, string | number | boolean>;
+}
+
+/** An event together with the line it came from. */
+export interface Observed {
+  event: ClusterEvent;
+  line: LogLine;
+}
+
+/** What the analyzer has learned so far, shared by all rules. */
+export interface Knowledge {
+  /** The group a resource belongs to, when the log has said so. */
+  groupOf(resource: string): string | undefined;
+  /** Latest state of a resource (any node). */
+  stateOf(resource: string): string | undefined;
+  /**
+   * The resource request (OnlineResource, ...) last made on the thread that
+   * wrote this line; WSFC answers a request on the thread that took it.
+   */
+  requestOnThread(line: LogLine): Observed | undefined;
+}
+
+/** One analysis run of a rule: sees every event in time order, then reports. */
+export interface RuleMatcher {
+  observe(o: Observed): void;
+  findings(): Finding[];
+}
+
+/**
+ * A known-issue rule: what it is, why it happens, what to do (templates with
+ * {resource}, {group}, {node} placeholders), and a matcher over the events.
+ */
+export interface Rule {
+  readonly id: string;
+  readonly title: string;
+  readonly severity: Severity;
+  readonly explanation: string;
+  readonly remedies: readonly string[];
+  start(knowledge: Knowledge): RuleMatcher;
+}
