@@ -1,8 +1,9 @@
 // npm test: type-check the whole tree, then run every test file with node:test.
 // Services that tests need (etcd) are started here and stopped afterwards.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { startTestRunEtcd } from './etcd.ts';
 
 function findTests(dir: string): string[] {
   const out: string[] = [];
@@ -19,10 +20,25 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env):
   return r.status ?? 1;
 }
 
+/** Like run, but asynchronous, so a signal to this process can stop etcd while tests run. */
+function runAsync(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { stdio: 'inherit', env });
+    child.on('error', () => resolve(1));
+    child.on('exit', (code) => resolve(code ?? 1));
+  });
+}
+
 console.log('type-check: tsc -p tsconfig.json');
 if (run('node_modules/.bin/tsc', ['-p', 'tsconfig.json']) !== 0) process.exit(1);
 
 const only = process.argv.slice(2);
 const files = only.length > 0 ? only : findTests('test');
-const code = run(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...files]);
+const etcd = await startTestRunEtcd();
+let code = 1;
+try {
+  code = await runAsync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...files], { ...process.env, ...etcd.env });
+} finally {
+  await etcd.stop();
+}
 process.exit(code);
