@@ -1,0 +1,309 @@
+// The etcd store against a real etcd: the shared conformance suite, plus what
+// only etcd has — namespaces, leases that must not outlive their owner's
+// interest, a process that must be free to exit, and endpoints that fail.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import net from 'node:net';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { openEtcdStore, type EtcdStore } from '../../src/store/etcd.ts';
+import { StoreError, type WatchEvent } from '../../src/store/store.ts';
+import { startEtcd, useTestEtcd } from '../support/etcd.ts';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const repoRoot = path.resolve(here, '../..');
+/** Every store of this run lives under its own namespace, so runs and tests can share one etcd. */
+const runNamespace = `failover-test/${process.pid}-${Date.now().toString(36)}/`;
+let namespaceCounter = 0;
+const freshNamespace = (name: string): string => `${runNamespace}${name}-${++namespaceCounter}/`;
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+async function eventually(what: string, check: () => Promise<boolean>, timeoutMs: number, intervalMs = 100): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check()) return;
+    if (Date.now() > deadline) assert.fail(`${what} did not happen within ${timeoutMs} ms`);
+    await sleep(intervalMs);
+  }
+}
+
+function isStoreError(kind: StoreError['kind'], text?: string) {
+  return (err: unknown): boolean => {
+    assert.ok(err instanceof StoreError, `expected a StoreError, got ${String(err)}`);
+    assert.equal(err.kind, kind, err.message);
+    if (text !== undefined) assert.ok(err.message.includes(text), `"${err.message}" names ${text}`);
+    return true;
+  };
+}
+
+/** A loopback port with nothing listening on it. */
+function unusedPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (address && typeof address === 'object' ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+let endpoint = '';
+let releaseEtcd: () => Promise<void> = async () => {};
+before(async () => {
+  const etcd = await useTestEtcd();
+  endpoint = etcd.endpoint;
+  releaseEtcd = etcd.release;
+});
+after(async () => {
+  await releaseEtcd();
+});
+
+async function open(name: string, extra: Partial<Parameters<typeof openEtcdStore>[0]> = {}): Promise<EtcdStore> {
+  return openEtcdStore({ endpoints: [endpoint], prefix: freshNamespace(name), ...extra });
+}
+
+describe('etcd store: namespaces', () => {
+  test('stores under different prefixes see only their own keys, events and deletions', async () => {
+    const a = await open('ns-a');
+    const b = await open('ns-b');
+    try {
+      const seenByB: WatchEvent[] = [];
+      const watch = await b.watchPrefix('', (events) => seenByB.push(...events));
+      await a.put('k', 'from-a');
+      await b.put('k', 'from-b');
+      await a.deletePrefix('');
+      assert.equal(await a.get('k'), undefined);
+      assert.equal((await b.get('k'))?.value, 'from-b');
+      assert.deepEqual((await b.range('')).kvs.map((kv) => kv.key), ['k']);
+      await eventually('b sees its own put', async () => seenByB.length > 0, 2_000, 20);
+      await sleep(100);
+      assert.deepEqual(seenByB.map((e) => [e.type, e.kv.key, e.kv.value]), [['put', 'k', 'from-b']]);
+      await watch.cancel();
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+});
+
+describe('etcd store: transactions etcd cannot express directly', () => {
+  test('value != holds for a missing key (etcd fails every value compare on a missing key)', async () => {
+    const s = await open('txn-ne');
+    try {
+      const missing = await s.txn({
+        compare: [{ key: 'absent', target: 'value', op: '!=', value: 'x' }],
+        success: [{ type: 'put', key: 'created', value: '1' }],
+        failure: [{ type: 'put', key: 'failed', value: '1' }],
+      });
+      assert.equal(missing.succeeded, true);
+      assert.equal((await s.get('created'))?.value, '1');
+      assert.equal(await s.get('failed'), undefined);
+
+      await s.put('present', 'x');
+      const equal = await s.txn({
+        compare: [
+          { key: 'created', target: 'version', op: '==', value: 1 },
+          { key: 'present', target: 'value', op: '!=', value: 'x' },
+        ],
+        success: [{ type: 'put', key: 'created', value: '2' }],
+        failure: [{ type: 'put', key: 'created', value: '3' }, { type: 'get', key: 'present' }],
+      });
+      assert.equal(equal.succeeded, false);
+      assert.equal((await s.get('created'))?.value, '3');
+      assert.deepEqual(equal.results[0], { type: 'put' });
+      const got = equal.results[1];
+      assert.ok(got?.type === 'get' && got.kv?.value === 'x');
+
+      // Both != compares hold, the plain one decides.
+      const chained = await s.txn({
+        compare: [
+          { key: 'present', target: 'value', op: '!=', value: 'y' },
+          { key: 'absent', target: 'value', op: '!=', value: 'y' },
+          { key: 'created', target: 'modRevision', op: '>', value: 0 },
+        ],
+        success: [{ type: 'delete', key: 'present' }],
+        failure: [],
+      });
+      assert.equal(chained.succeeded, true);
+      assert.deepEqual(chained.results, [{ type: 'delete', deleted: 1 }]);
+      assert.equal(chained.revision, await s.revision());
+    } finally {
+      await s.close();
+    }
+  });
+});
+
+describe('etcd store: leases', () => {
+  test('keepAlive renews once; revoke ends the lease and deletes its keys at once', async () => {
+    const s = await open('lease-revoke');
+    try {
+      const lease = await s.grantLease(3);
+      await s.put('member', 'up', { lease });
+      assert.equal((await s.get('member'))?.lease, lease);
+      await sleep(1_100);
+      // etcd reports whole seconds remaining, rounded down.
+      assert.ok((await s.leaseTimeToLive(lease)) <= 1, 'the lease counts down');
+      await s.keepAlive(lease);
+      assert.ok((await s.leaseTimeToLive(lease)) >= 2, 'keepAlive renewed it to its full TTL');
+      await s.revokeLease(lease);
+      assert.equal(await s.leaseTimeToLive(lease), -1);
+      assert.equal(await s.get('member'), undefined);
+      await assert.rejects(s.keepAlive(lease), isStoreError('lease-not-found', lease));
+      await assert.rejects(s.put('member', 'again', { lease }), isStoreError('lease-not-found'));
+    } finally {
+      await s.close();
+    }
+  });
+
+  test('a lease is not kept alive after close: it expires after its TTL and keepAlive then fails', async () => {
+    const prefix = freshNamespace('lease-close');
+    const owner = await openEtcdStore({ endpoints: [endpoint], prefix });
+    const observer = await openEtcdStore({ endpoints: [endpoint], prefix });
+    try {
+      const lease = await owner.grantLease(2);
+      await owner.put('member', 'up', { lease });
+      await owner.keepAlive(lease);
+      await owner.close();
+      const closedAt = Date.now();
+      await eventually('the lease expires', async () => (await observer.leaseTimeToLive(lease)) === -1, 4_000);
+      assert.ok(Date.now() - closedAt >= 1_000, 'the lease lived on for about its TTL, not less');
+      assert.equal(await observer.get('member'), undefined);
+      await assert.rejects(observer.keepAlive(lease), isStoreError('lease-not-found'));
+      await assert.rejects(owner.keepAlive(lease), isStoreError('closed'));
+    } finally {
+      await owner.close();
+      await observer.close();
+    }
+  });
+});
+
+describe('etcd store: closing', () => {
+  test('a process that used leases and watches exits on its own after close()', async () => {
+    const moduleUrl = new URL('../../src/store/etcd.ts', import.meta.url).href;
+    const script = `
+      const { openEtcdStore } = await import(${JSON.stringify(moduleUrl)});
+      const store = await openEtcdStore({ endpoints: [${JSON.stringify(endpoint)}], prefix: ${JSON.stringify(freshNamespace('exit'))} });
+      const lease = await store.grantLease(5);
+      await store.keepAlive(lease);
+      let seen = 0;
+      const gotEvent = new Promise((resolve) => store.watchPrefix('', () => { seen++; resolve(); }));
+      await store.watchPrefix('other/', () => {}, { fromRevision: 1 });
+      await store.put('k', 'v', { lease });
+      await gotEvent;
+      await store.txn({ compare: [], success: [{ type: 'get', key: 'k' }] });
+      await store.leaseTimeToLive(lease);
+      await store.close();
+      console.log('closed after ' + seen + ' event(s)');
+    `;
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    const exitedWithin = 15_000;
+    const code = await new Promise<number | 'hung'>((resolve) => {
+      const timer = setTimeout(() => {
+        child.kill('SIGKILL');
+        resolve('hung');
+      }, exitedWithin);
+      child.on('exit', (c) => {
+        clearTimeout(timer);
+        resolve(c ?? -1);
+      });
+    });
+    assert.notEqual(code, 'hung', `the process did not exit within ${exitedWithin} ms of close(); output:\n${output}`);
+    assert.equal(code, 0, output);
+    assert.match(output, /closed after 1 event/);
+  });
+
+  test('every call after close fails with StoreError(closed)', async () => {
+    const s = await open('closed');
+    await s.close();
+    await assert.rejects(s.get('k'), isStoreError('closed'));
+    await assert.rejects(s.put('k', 'v'), isStoreError('closed'));
+    await assert.rejects(s.watchPrefix('', () => {}), isStoreError('closed'));
+    await assert.rejects(s.grantLease(2), isStoreError('closed'));
+    await s.close(); // twice is fine
+  });
+});
+
+describe('etcd store: unavailable etcd', () => {
+  test('an endpoint where nothing listens gives StoreError(unavailable) naming it, within the dial timeout', async () => {
+    const url = `http://127.0.0.1:${await unusedPort()}`;
+    const dialTimeoutMs = 1_000;
+    const started = Date.now();
+    await assert.rejects(openEtcdStore({ endpoints: [url], dialTimeoutMs }), isStoreError('unavailable', url));
+    assert.ok(Date.now() - started < dialTimeoutMs + 1_500, `failed after ${Date.now() - started} ms`);
+  });
+
+  test('an endpoint that accepts connections but never answers fails at the dial timeout', async () => {
+    const sockets = new Set<net.Socket>();
+    const silent = net.createServer((socket) => sockets.add(socket));
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const address = silent.address();
+    assert.ok(address && typeof address === 'object');
+    const url = `http://127.0.0.1:${address.port}`;
+    const dialTimeoutMs = 800;
+    const started = Date.now();
+    try {
+      await assert.rejects(openEtcdStore({ endpoints: [url], dialTimeoutMs }), isStoreError('unavailable', url));
+      const elapsed = Date.now() - started;
+      assert.ok(elapsed >= dialTimeoutMs - 50 && elapsed < dialTimeoutMs + 1_500, `failed after ${elapsed} ms`);
+    } finally {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((r) => silent.close(() => r()));
+    }
+  });
+
+  test('when etcd goes away, requests fail as unavailable and watches report it through onError', async () => {
+    const own = await startEtcd(); // stopped mid-test, so not the shared one
+    try {
+      const s = await openEtcdStore({ endpoints: [own.endpoint], prefix: 'gone/', requestTimeoutMs: 1_000, watchReconnectTimeoutMs: 500 });
+      try {
+        const errors: Error[] = [];
+        await s.watchPrefix('', () => {}, { onError: (e) => errors.push(e) });
+        const lease = await s.grantLease(5);
+        await own.stop();
+        await assert.rejects(s.get('k'), isStoreError('unavailable', own.endpoint));
+        await assert.rejects(s.keepAlive(lease), isStoreError('unavailable'));
+        await eventually('the watch reports the lost etcd', async () => errors.length > 0, 5_000, 50);
+        assert.ok(errors[0] instanceof StoreError && errors[0].kind === 'unavailable', String(errors[0]));
+      } finally {
+        await s.close();
+      }
+    } finally {
+      await own.stop();
+    }
+  });
+});
+
+describe('etcd store: compaction', () => {
+  test('a watch from a compacted revision reports compacted (through onError, or thrown without one)', async () => {
+    const s = await open('compact');
+    try {
+      const { revision: first } = await s.put('k', '1');
+      const { revision: last } = await s.put('k', '2');
+      const admin = await import('etcd3');
+      const client = new admin.Etcd3({ hosts: [endpoint] });
+      try {
+        await client.kv.compact({ revision: last, physical: true });
+      } finally {
+        client.close();
+      }
+      await assert.rejects(s.watchPrefix('', () => {}, { fromRevision: first }), isStoreError('compacted'));
+      const reported = await new Promise<Error>((resolve) => {
+        void s.watchPrefix('', () => {}, { fromRevision: first, onError: resolve });
+      });
+      assert.ok(reported instanceof StoreError && reported.kind === 'compacted', String(reported));
+      const replay: number[] = [];
+      const w = await s.watchPrefix('', (_events, revision) => replay.push(revision), { fromRevision: last });
+      await eventually('the uncompacted revision replays', async () => replay.length > 0, 2_000, 20);
+      assert.deepEqual(replay, [last]);
+      await w.cancel();
+    } finally {
+      await s.close();
+    }
+  });
+});
