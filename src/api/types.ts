@@ -73,7 +73,7 @@ export type RegistryValue =
 
 export interface OperationView {
   readonly id: string;
-  readonly kind: 'onlineGroup' | 'offlineGroup' | 'moveGroup' | 'onlineResource' | 'offlineResource' | 'failResource' | 'resetResource';
+  readonly kind: 'onlineGroup' | 'offlineGroup' | 'moveGroup' | 'onlineResource' | 'offlineResource' | 'failResource' | 'resetResource' | 'drainNode';
   readonly target: string;
   readonly done: boolean;
   readonly ok?: boolean;
