@@ -1,0 +1,246 @@
+// Every known-issue rule on a log where it must fire and on a near miss where it must not.
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { test } from 'node:test';
+import { VirtualClock } from '../../src/clock/virtual.ts';
+import { analyzeLogs, analyzeText, type Analysis } from '../../src/diagnostics/analyze.ts';
+import { ClusterLogWriter } from '../../src/log/writer.ts';
+import { messages, type LogMessage } from '../../src/model/messages.ts';
+
+const fixtures = path.join(import.meta.dirname, '..', 'fixtures', 'cluster-logs');
+const fixture = (name: string): Promise<Analysis> => analyzeLogs([{ path: path.join(fixtures, name) }]);
+const ids = (a: Analysis): string[] => a.findings.map((f) => f.ruleId).sort();
+
+/** A failover log: each step advances the virtual clock by stepMs and writes one message. */
+function failoverLog(steps: readonly LogMessage[], stepMs = 100): string[] {
+  const clock = new VirtualClock(Date.UTC(2026, 2, 1, 9, 0, 0));
+  const log = new ClusterLogWriter({ pid: 0x2a0, clock, memoryLines: 10_000 });
+  for (const m of steps) {
+    clock.advance(stepMs);
+    log.writeMessage(m, 0x3c);
+  }
+  return log.lines();
+}
+
+const dbName = 'Microsoft Exchange Database Instance (CMS01/First Storage Group/Mailbox Database)';
+
+test('KB2893882: the shared fixture names the resource, group, nodes, start and the KB remedies', async () => {
+  const a = await fixture('kb2893882-node2.log');
+  assert.deepEqual(ids(a), ['KB2893882']);
+  const f = a.findings[0]!;
+  assert.equal(f.resource, dbName);
+  assert.equal(f.group, 'CMS01');
+  assert.deepEqual(f.nodes, ['kb2893882-node2', 'EXMBX01', 'EXMBX02']);
+  assert.equal(f.began?.timeMs, Date.UTC(2013, 9, 9, 1, 12, 5, 118));
+  assert.equal(f.facts.retries5908, 10);
+  assert.equal(f.facts.openError, 70);
+  const remedies = f.remedies.join('\n');
+  assert.match(remedies, /Restart the Cluster service/);
+  assert.match(remedies, /single-copy clusters only/);
+  assert.match(remedies, /Continuous Replication/);
+  assert.match(remedies, /Remove the dependency/);
+  assert.ok(remedies.includes(`failover resource reset ${dbName}`));
+  const evidence = f.evidence.map((e) => e.line);
+  assert.ok(evidence.some((l) => l.includes('ExchangeOpen: Failed to open or create')));
+  assert.ok(evidence.some((l) => l.includes('OpenCallIssued-->OpenCallFailed')));
+  assert.ok(evidence.some((l) => l.includes('rcm::RcmApi::MoveGroup: (CMS01, 2)')));
+  assert.ok(evidence.some((l) => l.includes('retrying: CMS01, 5908')));
+  // Evidence is in log order.
+  const times = f.evidence.map((e) => e.timeMs!);
+  assert.deepEqual(times, [...times].sort((x, y) => x - y));
+});
+
+test('KB2893882: the seed excerpt with its placeholder prefix (unknown times) is diagnosed', async () => {
+  const a = await fixture('kb2893882-seed-excerpt.txt');
+  assert.deepEqual(ids(a), ['KB2893882']);
+  const f = a.findings[0]!;
+  assert.equal(f.resource, 'リソース名');
+  assert.equal(f.group, 'グループ名');
+  assert.ok(f.nodes.includes('ノード番号'));
+  assert.equal(f.began?.timeMs, undefined);
+  assert.match(f.summary, /unknown time/);
+  assert.equal(f.facts.retries5908, 10);
+});
+
+test('KB2893882 does not fire when the open succeeded before the move', async () => {
+  assert.deepEqual(ids(await fixture('kb2893882-open-recovered.log')), []);
+});
+
+test('KB2893882 does not fire when the 5908 retries stop because the move completed', async () => {
+  assert.deepEqual(ids(await fixture('kb2893882-move-completed.log')), []);
+});
+
+test('KB2893882 does not fire for a moment of 5908 answers, nor when the group comes online', () => {
+  const base = [
+    '00000a1c.00000e0c::2013/10/09-01:12:05.120 INFO  [RCM] TransitionToState(DB) OpenCallIssued-->OpenCallFailed.',
+    '00000a1c.00000c3c::2013/10/09-02:40:11.503 INFO  [RCM] rcm::RcmApi::MoveGroup: (G, 2)',
+    '00000a1c.00000c50::2013/10/09-02:40:16.002 INFO  [RCM] rcm::RcmApi::OnlineResource: (DB)',
+    '00000a1c.00000c50::2013/10/09-02:40:16.004 WARN  [RCM] rcm::RcmApi::OnlineResource: retrying: G, 5908.',
+    '00000a1c.00000c50::2013/10/09-02:40:16.504 WARN  [RCM] rcm::RcmApi::OnlineResource: retrying: G, 5908.',
+  ];
+  assert.deepEqual(ids(analyzeText(base, 'n1')), [], 'two answers are not a stuck move');
+  const stuck = [...base, '00000a1c.00000c50::2013/10/09-02:40:17.004 WARN  [RCM] rcm::RcmApi::OnlineResource: retrying: G, 5908.'];
+  assert.deepEqual(ids(analyzeText(stuck, 'n1')), ['KB2893882'], 'three are');
+  const online = [...stuck, '00000a1c.00000c3c::2013/10/09-02:41:00.000 INFO  [RCM] rcm::RcmGroup::UpdateStateIfChanged: (G, Pending --> Online)'];
+  assert.deepEqual(ids(analyzeText(online, 'n1')), []);
+});
+
+/** The RCM's second seed scenario as failover logs it: DB's open keeps failing, the move to node2 ends with an error. */
+function openFailsMoveFails(): LogMessage[] {
+  return [
+    messages.nodeUp('node1', 1),
+    messages.nodeUp('node2', 2),
+    messages.transition('DB', 'Initializing', 'OpenCallIssued'),
+    messages.entryPointFailed('MailboxDatabase', 'DB', 'open', 'ERROR_SHARING_PAUSED', 70, "cannot create key 'Parameters': cluster API not available"),
+    messages.transition('DB', 'OpenCallIssued', 'OpenCallFailed'),
+    messages.transition('IS', 'Initializing', 'OpenCallIssued'),
+    messages.transition('IS', 'OpenCallIssued', 'Offline'),
+    messages.openRetryScheduled('DB', 70, 1, 3, 1000),
+    messages.transition('DB', 'OpenCallFailed', 'OpenCallIssued'),
+    messages.entryPointFailed('MailboxDatabase', 'DB', 'open', 'ERROR_SHARING_PAUSED', 70, "cannot create key 'Parameters'"),
+    messages.transition('DB', 'OpenCallIssued', 'OpenCallFailed'),
+    messages.openRetryScheduled('DB', 70, 2, 3, 2000),
+    messages.apiOnline(),
+    messages.moveGroupRequest('CMS01', 2),
+    messages.groupMoveOperation('CMS01', 2),
+    messages.movePhase('CMS01', 'offline on source'),
+    messages.onlineResourceRequest('IS'),
+    messages.groupMovingRetry('OnlineResource', 'CMS01'),
+    messages.groupMovingRetry('OnlineResource', 'CMS01'),
+    messages.groupMovingRetry('OnlineResource', 'CMS01'),
+    messages.openBeforeOnline('DB'),
+    messages.entryPointFailed('MailboxDatabase', 'DB', 'open', 'ERROR_SHARING_PAUSED', 70, "cannot create key 'Parameters'"),
+    messages.moveFailed('CMS01', 'node2', 2, 'DB', 'ERROR_SHARING_PAUSED', 70, 'DB could not open'),
+    messages.moveReturned('CMS01', 'node1', 1),
+  ];
+}
+
+test("failover's own log: a move that failed because DB could not open, with evidence and the reset remedy", () => {
+  const a = analyzeText(failoverLog(openFailsMoveFails()), 'node1');
+  assert.equal(a.totals.unparsed, 0);
+  assert.deepEqual(ids(a), ['MOVE-FAILED-OPEN'], 'and not KB2893882: the move ended');
+  const f = a.findings[0]!;
+  assert.equal(f.resource, 'DB');
+  assert.equal(f.group, 'CMS01');
+  assert.deepEqual(f.nodes, ['node1', 'node2']);
+  assert.equal(f.facts.openError, 70);
+  assert.equal(f.facts.openRetries, 2);
+  assert.equal(f.began?.timeMs, Date.UTC(2026, 2, 1, 9, 0, 0, 400));
+  const lines = f.evidence.map((e) => e.line);
+  assert.ok(lines.some((l) => l.includes('MailboxDatabase <DB>: open failed: ERROR_SHARING_PAUSED(70)')));
+  assert.ok(lines.some((l) => l.includes('Open of resource DB failed (70); retry 1 of 3')));
+  assert.ok(lines.some((l) => l.includes('rcm::RcmApi::MoveGroup: (CMS01, 2)')));
+  assert.ok(lines.some((l) => l.includes('move of group CMS01 to node2(2) failed: resource DB')));
+  assert.ok(lines.some((l) => l.includes('returned to node1(1)')));
+  assert.ok(f.remedies.some((r) => r.includes('failover resource reset DB')));
+});
+
+test('MOVE-FAILED-OPEN does not fire when the resource had opened, or when the move completed', () => {
+  const steps = openFailsMoveFails();
+  const recovered = [
+    ...steps.slice(0, 12),
+    messages.transition('DB', 'OpenCallFailed', 'OpenCallIssued'),
+    messages.transition('DB', 'OpenCallIssued', 'Offline'),
+    ...steps.slice(12).filter((m) => !m.text.includes('has not opened') && !m.text.includes('<DB>')),
+  ];
+  assert.deepEqual(ids(analyzeText(failoverLog(recovered), 'node1')), []);
+  const completed = [...steps.slice(0, 20), messages.moveCompleted('CMS01', 'node2', 2)];
+  assert.deepEqual(ids(analyzeText(failoverLog(completed), 'node1')), []);
+});
+
+test('RESOURCE-DEADLOCK: a timed-out call, a pending timeout and the separate monitor', async () => {
+  const a = await fixture('deadlock.log');
+  assert.deepEqual(ids(a), ['RESOURCE-DEADLOCK']);
+  const f = a.findings[0]!;
+  assert.equal(f.resource, 'TSM-Server-TSM1');
+  assert.equal(f.facts.callTimeouts, 1);
+  assert.equal(f.facts.pendingTimeouts, 1);
+  assert.equal(f.facts.separateMonitor, true);
+  assert.match(f.summary, /ONLINERESOURCE/);
+  // failover's own deadlock line reads the same.
+  const own = analyzeText(failoverLog([messages.entryPointTimedOut('DB', 'online', 300000)]), 'node1');
+  assert.deepEqual(own.findings.map((x) => [x.ruleId, x.resource]), [['RESOURCE-DEADLOCK', 'DB']]);
+});
+
+test('RESOURCE-DEADLOCK does not fire for calls that return in time', () => {
+  const ok = failoverLog([
+    messages.transition('DB', 'Offline', 'OnlineCallIssued'),
+    messages.transition('DB', 'OnlineCallIssued', 'OnlinePending'),
+    messages.transition('DB', 'OnlinePending', 'Online'),
+    messages.transition('DB', 'Online', 'OfflinePending'),
+    messages.transition('DB', 'OfflinePending', 'Offline'),
+  ]);
+  assert.deepEqual(ids(analyzeText(ok, 'node1')), []);
+});
+
+test('RESTART-THRESHOLD: restarts exhausted, the group fails over', () => {
+  const a = analyzeText(
+    failoverLog([
+      messages.restartScheduled('DB', 1, 3, 500),
+      messages.restartScheduled('DB', 2, 3, 500),
+      messages.restartScheduled('DB', 3, 3, 500),
+      messages.restartThresholdExceeded('DB', 'CMS01'),
+      messages.moveAboutToSucceed('CMS01', 'node1', 1, 'node2', 2, 'Failover', 1),
+      messages.moveCompleted('CMS01', 'node2', 2),
+    ]),
+    'node1',
+  );
+  assert.deepEqual(ids(a), ['RESTART-THRESHOLD']);
+  const f = a.findings[0]!;
+  assert.deepEqual([f.resource, f.group, f.facts.restarts, f.facts.failoverTo], ['DB', 'CMS01', 3, 'node2']);
+  assert.deepEqual(f.nodes, ['node1', 'node2']);
+});
+
+test('RESTART-THRESHOLD does not fire when a restart brings the resource back', () => {
+  const a = analyzeText(
+    failoverLog([messages.restartScheduled('DB', 1, 3, 500), messages.transition('DB', 'OnlinePending', 'Online')]),
+    'node1',
+  );
+  assert.deepEqual(ids(a), []);
+});
+
+test('FAILOVER-THRESHOLD: WSFC\'s "Not failing over group" and failover\'s own line', async () => {
+  const a = await fixture('failover-threshold.log');
+  assert.deepEqual(ids(a), ['FAILOVER-THRESHOLD']);
+  assert.equal(a.findings[0]!.group, 'SQL Server (MSSQLSERVER)');
+  assert.equal(a.findings[0]!.facts.failoverCount, 8);
+  const own = analyzeText(failoverLog([messages.failoverThresholdExceeded('CMS01', 2, 6)]), 'node2');
+  assert.deepEqual(own.findings.map((f) => [f.ruleId, f.group]), [['FAILOVER-THRESHOLD', 'CMS01']]);
+});
+
+test('FAILOVER-THRESHOLD does not fire for a failover that happened', () => {
+  const a = analyzeText(failoverLog([messages.moveAboutToSucceed('CMS01', 'node1', 1, 'node2', 2, 'Failover', 1), messages.moveCompleted('CMS01', 'node2', 2)]), 'node1');
+  assert.deepEqual(ids(a), []);
+});
+
+test('CANNOT-HOST: a node that is not a possible owner (5015) or cannot run the resource (5071)', async () => {
+  const a = await fixture('cannot-host.log');
+  assert.deepEqual(ids(a), ['CANNOT-HOST']);
+  assert.deepEqual([a.findings[0]!.resource, a.findings[0]!.nodes], ['FS-Disk', ['node3']]);
+  const own = analyzeText(failoverLog([messages.cannotHost('DB', 'node3', 5071)]), 'node1');
+  assert.deepEqual(own.findings.map((f) => [f.ruleId, f.resource, f.facts.codes]), [['CANNOT-HOST', 'DB', '5071']]);
+});
+
+test('CANNOT-HOST does not fire when the move to a possible owner works', () => {
+  const a = analyzeText(failoverLog([messages.moveGroupRequest('FileServer', 2), messages.moveCompleted('FileServer', 'node2', 2)]), 'node1');
+  assert.deepEqual(ids(a), []);
+});
+
+test('QUORUM-LOST and NODE-DOWN: two of three nodes go down, quorum is lost', async () => {
+  const a = await fixture('quorum-lost.log');
+  assert.deepEqual(ids(a), ['NODE-DOWN', 'NODE-DOWN', 'QUORUM-LOST']);
+  const q = a.findings.find((f) => f.ruleId === 'QUORUM-LOST')!;
+  assert.equal(q.evidence.filter((e) => e.note?.includes('went down')).length, 2);
+  const downs = a.findings.filter((f) => f.ruleId === 'NODE-DOWN').map((f) => [f.nodes[0], f.facts.upAgain]);
+  assert.deepEqual(downs, [
+    ['node2', false],
+    ['node3', false],
+  ]);
+});
+
+test('NODE-DOWN notes a node that came back; no quorum finding without a quorum loss; nothing for nodes that stay up', () => {
+  const a = analyzeText(failoverLog([messages.nodeUp('node1', 1), messages.nodeDown('node2', 2), messages.nodeUp('node2', 2)]), 'node1');
+  assert.deepEqual(ids(a), ['NODE-DOWN']);
+  assert.equal(a.findings[0]!.facts.upAgain, true);
+  assert.deepEqual(ids(analyzeText(failoverLog([messages.nodeUp('node1', 1), messages.nodeUp('node2', 2)]), 'node1')), []);
+});
