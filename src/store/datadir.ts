@@ -4,7 +4,7 @@
 // next one) and swaps in a new snapshot when the log grows too long.
 
 import { existsSync, promises as fsp } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { ClusterError } from '../model/errors.ts';
 import type { Journal, JournalOwner, LoadedState } from './embedded.ts';
 import { encodeFrame, fileHeader, HEADER_BYTES, headerProblem, intactFrameAfter, readFrame, SNAPSHOT_MAGIC, WAL_MAGIC } from './frames.ts';
@@ -29,7 +29,8 @@ function corrupt(file: string, offset: number, why: string): ClusterError {
 
 /** Locks the directory, loads snapshot and log, and returns the state plus a way to keep appending. */
 export async function loadDataDir(dir: string, options: DataDirOptions): Promise<LoadedState> {
-  await fsp.mkdir(dir, { recursive: true });
+  // A directory created here is made durable in its parent, like any file in it.
+  if ((await fsp.mkdir(dir, { recursive: true })) !== undefined) await syncDir(dirname(resolve(dir)));
   const lock = await lockDataDir(dir);
   try {
     return await load(dir, lock, options);

@@ -7,7 +7,7 @@ import { RealClock } from '../clock/real.ts';
 import type { Clock, TimerHandle } from '../model/clock.ts';
 import { loadDataDir } from './datadir.ts';
 import { KeySpace } from './keyspace.ts';
-import { LEASE_TTL_SECONDS_MAX, LEASE_TTL_SECONDS_MIN, WATCH_HISTORY_REVISIONS_MAX } from './limits.ts';
+import { LEASE_TTL_SECONDS_MAX, LEASE_TTL_SECONDS_MIN, WATCH_HISTORY_BYTES_MAX, WATCH_HISTORY_REVISIONS_MAX } from './limits.ts';
 import { applyRecord, captureSnapshot, encodeWrite, type SnapshotState, type WalRecord } from './records.ts';
 import {
   StoreError,
@@ -94,7 +94,7 @@ export class EmbeddedStore implements Store {
     loaded?: LoadedState,
   ) {
     this.seq = loaded?.seq ?? 0;
-    this.hub = new WatchHub(loaded?.historyBase ?? space.revision, WATCH_HISTORY_REVISIONS_MAX);
+    this.hub = new WatchHub(loaded?.historyBase ?? space.revision, WATCH_HISTORY_REVISIONS_MAX, WATCH_HISTORY_BYTES_MAX);
     for (const r of loaded?.replayed ?? []) this.hub.publish(r.revision, r.events);
     this.journal = loaded?.openJournal({
       snapshot: () => captureSnapshot(this.space, this.seq),

@@ -7,6 +7,8 @@
  * history takes.
  */
 export const WATCH_HISTORY_REVISIONS_MAX = 10_000;
+/** The history also stays under about this many bytes of keys and values (values can be 1.5 MiB each). */
+export const WATCH_HISTORY_BYTES_MAX = 64 * 1024 * 1024;
 
 /** Once the write-ahead log grows past this, the state is snapshotted and the log restarted. */
 export const WAL_SNAPSHOT_THRESHOLD_BYTES_DEFAULT = 64 * 1024 * 1024;

@@ -9,6 +9,17 @@ interface RevisionEvents {
   readonly events: readonly WatchEvent[];
 }
 
+interface HistoryEntry extends RevisionEvents {
+  /** Approximate memory the entry holds (keys and values, in UTF-16 units). */
+  readonly size: number;
+}
+
+function approximateSize(events: readonly WatchEvent[]): number {
+  let size = 0;
+  for (const e of events) size += e.kv.key.length + e.kv.value.length + (e.prevKv ? e.prevKv.key.length + e.prevKv.value.length : 0);
+  return size;
+}
+
 class PrefixWatcher implements Watcher {
   private readonly queue: RevisionEvents[] = [];
   private scheduled = false;
@@ -50,7 +61,8 @@ class PrefixWatcher implements Watcher {
 }
 
 export class WatchHub {
-  private readonly history: RevisionEvents[] = [];
+  private readonly history: HistoryEntry[] = [];
+  private historySize = 0;
   private readonly watchers = new Set<PrefixWatcher>();
   /** Last revision handed to watchers (durable, when the store is on disk). */
   private publishedRevision: number;
@@ -60,6 +72,7 @@ export class WatchHub {
   constructor(
     startRevision: number,
     private readonly historyRevisionsMax: number,
+    private readonly historyBytesMax: number,
   ) {
     this.publishedRevision = startRevision;
     this.firstAvailableRevision = startRevision + 1;
@@ -68,10 +81,14 @@ export class WatchHub {
   /** Hands one revision's events to the history and to every watcher. Revisions come in order. */
   publish(revision: number, events: readonly WatchEvent[]): void {
     if (revision <= this.publishedRevision) throw new Error(`assertion failed: revision ${revision} published after ${this.publishedRevision}`);
-    const entry = { revision, events };
+    const entry = { revision, events, size: approximateSize(events) };
     this.publishedRevision = revision;
     this.history.push(entry);
-    while (this.history.length > this.historyRevisionsMax) this.history.shift();
+    this.historySize += entry.size;
+    // The newest revision always stays, however big, so a watch from "now" never misses it.
+    while (this.history.length > 1 && (this.history.length > this.historyRevisionsMax || this.historySize > this.historyBytesMax)) {
+      this.historySize -= this.history.shift()!.size;
+    }
     this.firstAvailableRevision = this.history[0]?.revision ?? revision + 1;
     for (const w of this.watchers) w.offer(entry);
   }
@@ -104,7 +121,7 @@ export class WatchHub {
 
   /** Forgets the history before revision (as etcd's compaction); watches from there get 'compacted'. */
   compact(revision: number): void {
-    while (this.history.length > 0 && this.history[0]!.revision < revision) this.history.shift();
+    while (this.history.length > 0 && this.history[0]!.revision < revision) this.historySize -= this.history.shift()!.size;
     this.firstAvailableRevision = Math.max(this.firstAvailableRevision, Math.min(revision, this.publishedRevision + 1));
   }
 

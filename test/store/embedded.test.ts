@@ -3,10 +3,12 @@
 // lock, snapshots.
 
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { VirtualClock } from '../../src/clock/virtual.ts';
 import { isClusterError } from '../../src/model/errors.ts';
 import { openEmbeddedStore, type EmbeddedStore } from '../../src/store/embedded.ts';
@@ -244,6 +246,57 @@ describe('embedded store on disk', () => {
       await first.close();
       const second = await openEmbeddedStore({ dataDir: dir, clock: new VirtualClock() });
       await second.close();
+    }),
+  );
+
+  it(
+    'refuses an opener while another live process holds the directory; takes over the lock once that process is gone',
+    withDir(async (dir) => {
+      const writer = path.join(path.dirname(fileURLToPath(import.meta.url)), 'crash-writer.ts');
+      const child = spawn(process.execPath, ['--import', 'tsx', writer, dir], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const exited = new Promise((r) => child.on('exit', r));
+      try {
+        await new Promise<void>((resolve, reject) => {
+          child.stdout.on('data', (chunk: Buffer) => chunk.toString().includes('ready') && resolve());
+          child.on('exit', (code) => reject(new Error(`writer exited early with ${code}`)));
+        });
+        await assert.rejects(openEmbeddedStore({ dataDir: dir }), (e: unknown) => {
+          assert.ok(isClusterError(e));
+          assert.equal(e.name, 'ERROR_SHARING_VIOLATION');
+          assert.ok(e.message.includes(`process ${child.pid}`), e.message);
+          return true;
+        });
+      } finally {
+        child.kill('SIGKILL');
+        await exited;
+      }
+      // The lock file still names the dead writer; it is stale now.
+      assert.equal(fs.readFileSync(path.join(dir, 'LOCK'), 'utf8').trim(), String(child.pid));
+      const store = await openEmbeddedStore({ dataDir: dir, clock: new VirtualClock() });
+      try {
+        assert.ok((await store.range('crash/')).kvs.length >= 0);
+        assert.equal(fs.readFileSync(path.join(dir, 'LOCK'), 'utf8').trim(), String(process.pid));
+      } finally {
+        await store.close();
+      }
+      assert.equal(fs.existsSync(path.join(dir, 'LOCK')), false, 'close removes the lock');
+    }),
+  );
+
+  it(
+    'close waits for writes in flight; they are all there after reopen',
+    withDir(async (dir) => {
+      const store = await openEmbeddedStore({ dataDir: dir, clock: new VirtualClock() });
+      const writes = Array.from({ length: 50 }, (_, i) => store.put(`f/${String(i).padStart(2, '0')}`, String(i)));
+      await store.close();
+      const revisions = (await Promise.all(writes)).map((r) => r.revision);
+      assert.deepEqual(revisions, Array.from({ length: 50 }, (_, i) => i + 1));
+      const reopened = await openEmbeddedStore({ dataDir: dir, clock: new VirtualClock(), fsync: false });
+      try {
+        assert.deepEqual((await reopened.range('f/')).kvs.map((kv) => kv.value), Array.from({ length: 50 }, (_, i) => String(i)));
+      } finally {
+        await reopened.close();
+      }
     }),
   );
 
