@@ -23,7 +23,7 @@
 // keeps its promise (and any CPU it burns) until it returns. Running units in
 // child processes that can really be killed is the next step.
 import type { Clock, TimerHandle } from '../model/clock.ts';
-import { clusterError, isClusterError, type ClusterErrorValue } from '../model/errors.ts';
+import { assert, clusterError, isClusterError, type ClusterErrorValue } from '../model/errors.ts';
 import { messages, type LogMessage } from '../model/messages.ts';
 import { defaultsOf, type PropertyValue } from '../model/properties.ts';
 import type { EntryPointContext, ResourceType, ResourceTypeRegistry, ResourceTypeServices } from '../types/resource-type.ts';
@@ -135,6 +135,7 @@ export class ResourceHost {
 
   /** Runs one call effect; resolves with its final result (also given to onResult). */
   call<Id extends CallId>(effect: CallEffect<Id>): Promise<CallResult<Id>> {
+    assert(Number.isFinite(effect.deadlineMs) && effect.deadlineMs >= 0, `call effect deadlineMs must be a duration >= 0, got ${effect.deadlineMs}`);
     return new Promise<CallResult<Id>>((resolve) => {
       const answerOnly = (result: CallResult<Id>): void => {
         this.options.onResult?.(result);

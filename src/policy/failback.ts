@@ -8,11 +8,11 @@
 // time". The hour is taken from `nowMs` in UTC: the cluster has no time zone
 // of its own, and UTC keeps every node's decision the same.
 import { possibleOwnerLimit } from './placement.ts';
+import { MS_PER_HOUR } from './threshold.ts';
 import type { ClusterView } from './view.ts';
 
 export const FAILBACK_WINDOW_ANY = 0xffffffff;
 
-const MS_PER_HOUR = 3_600_000;
 const MS_PER_DAY = 24 * MS_PER_HOUR;
 
 /** The UTC hour (0-23) of a time in ms since the epoch (arithmetic, so no Date is involved). */
