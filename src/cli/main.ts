@@ -1,6 +1,7 @@
 // The failover command line. Each noun lives in its own module under commands/.
 import { Command } from 'commander';
 import { registerUp } from './commands/up.ts';
+import { registerLog } from './commands/log.ts';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -10,6 +11,7 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .configureOutput({ outputError: (str, write) => write(str) });
   registerUp(program);
+  registerLog(program);
   return program;
 }
 

@@ -1,0 +1,88 @@
+// Human-readable reports of an analysis and of timelines.
+
+import type { Analysis } from './analyze.ts';
+import type { FileStats } from './reader.ts';
+import type { ObjectTimeline } from './timeline.ts';
+import type { Evidence, Finding } from './types.ts';
+
+export function formatTime(timeMs: number | undefined): string {
+  if (timeMs === undefined) return '(time unknown)         ';
+  return new Date(timeMs).toISOString().replace('T', ' ').replace('Z', '');
+}
+
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${ms} ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
+  const totalS = Math.floor(ms / 1000);
+  const h = Math.floor(totalS / 3600);
+  const m = Math.floor((totalS % 3600) / 60);
+  const s = totalS % 60;
+  return h > 0 ? `${h} h ${m} min${s ? ` ${s} s` : ''}` : `${m} min${s ? ` ${s} s` : ''}`;
+}
+
+function fileLine(f: FileStats): string {
+  const span = f.firstTimeMs !== undefined ? `, ${formatTime(f.firstTimeMs)} .. ${formatTime(f.lastTimeMs)} UTC` : '';
+  const timeless = f.timeless > 0 ? `, ${f.timeless} without time` : '';
+  const enc = f.encoding === 'utf-8' ? '' : `, ${f.encoding}`;
+  return `  ${f.file} (node ${f.node}): ${f.lines} lines, ${f.parsed} parsed, ${f.unparsed} unparsed${timeless}${enc}${span}`;
+}
+
+function evidenceLine(e: Evidence): string {
+  const note = e.note ? `\n        ^ ${e.note}` : '';
+  return `    ${e.node}:${e.lineNo}  ${e.line}${note}`;
+}
+
+function findingText(f: Finding, index: number): string {
+  const out: string[] = [];
+  out.push(`${index}. [${f.severity.toUpperCase()}] ${f.ruleId}: ${f.title}`);
+  out.push(`   ${f.summary}`);
+  const who: string[] = [];
+  if (f.resource !== undefined) who.push(`resource: ${f.resource}`);
+  if (f.group !== undefined) who.push(`group: ${f.group}`);
+  if (f.nodes.length > 0) who.push(`nodes: ${f.nodes.join(', ')}`);
+  if (f.began) who.push(`began: ${f.began.timeMs !== undefined ? `${formatTime(f.began.timeMs)} UTC` : `line ${f.began.lineNo} of ${f.began.node} (time unknown)`}`);
+  out.push(`   ${who.join('; ')}`);
+  out.push('   Why:');
+  out.push(`     ${f.explanation}`);
+  out.push('   Evidence:');
+  for (const e of f.evidence) out.push(evidenceLine(e));
+  out.push('   What to do:');
+  f.remedies.forEach((r, i) => out.push(`     ${i + 1}. ${r}`));
+  return out.join('\n');
+}
+
+export function formatDiagnosis(a: Analysis): string {
+  const out: string[] = [];
+  out.push(`Read ${a.files.length} cluster log file(s):`);
+  for (const f of a.files) out.push(fileLine(f));
+  const samples = a.files.flatMap((f) => f.unparsedSamples.slice(0, 2).map((s) => `    ${f.node}:${s.lineNo}  ${s.text}`));
+  if (a.totals.unparsed > 0) out.push(`  ${a.totals.unparsed} line(s) are not cluster log lines and were skipped, e.g.:`, ...samples);
+  out.push('');
+  if (a.findings.length === 0) {
+    out.push('No known issue found.');
+  } else {
+    out.push(`${a.findings.length} known issue(s) found:`);
+    out.push('');
+    a.findings.forEach((f, i) => out.push(findingText(f, i + 1), ''));
+  }
+  return `${out.join('\n').trimEnd()}\n`;
+}
+
+export function formatTimelines(timelines: readonly ObjectTimeline[]): string {
+  if (timelines.length === 0) return 'No matching resource or group in the log.\n';
+  const out: string[] = [];
+  for (const t of timelines) {
+    const title = t.kind === 'cluster' ? 'Cluster (nodes, quorum, API)' : `${t.kind === 'resource' ? 'Resource' : 'Group'} ${t.name}`;
+    const group = t.group !== undefined ? ` (group ${t.group})` : '';
+    out.push(`${title}${group} - nodes: ${t.nodes.join(', ')}`);
+    if (t.omittedEntries > 0) out.push(`  (${t.omittedEntries} earlier entries omitted)`);
+    for (const e of t.entries) {
+      let lasted = '';
+      if (e.durationMs !== undefined) lasted = e.ongoing ? `  [${e.to} for ${formatDuration(e.durationMs)}, until the end of the log]` : `  [${e.to} for ${formatDuration(e.durationMs)}]`;
+      else if (e.ongoing) lasted = `  [${e.to} until the end of the log]`;
+      out.push(`  ${formatTime(e.at.timeMs)}  ${e.at.node.padEnd(10)} ${e.kind.padEnd(7)} ${e.text}${lasted}`);
+    }
+    out.push('');
+  }
+  return `${out.join('\n').trimEnd()}\n`;
+}

@@ -1,0 +1,102 @@
+// `failover log ...` run as a subprocess, as an administrator would.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, test } from 'node:test';
+import { VirtualClock } from '../../src/clock/virtual.ts';
+import { ClusterLogWriter } from '../../src/log/writer.ts';
+import { messages } from '../../src/model/messages.ts';
+
+const root = path.join(import.meta.dirname, '..', '..');
+const fixtures = path.join(root, 'test', 'fixtures', 'cluster-logs');
+const bin = path.join(root, 'bin', 'failover.js');
+
+function failover(...args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 60_000 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+let dir = '';
+beforeEach(() => {
+  dir = mkdtempSync(path.join(os.tmpdir(), 'failover-'));
+});
+afterEach(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('log diagnose: a known issue is reported with its remedies and exit code 1', () => {
+  const r = failover('log', 'diagnose', path.join(fixtures, 'kb2893882-node2.log'));
+  assert.equal(r.status, 1, r.stderr);
+  assert.match(r.stdout, /KB2893882/);
+  assert.match(r.stdout, /group: CMS01/);
+  assert.match(r.stdout, /failover resource reset Microsoft Exchange Database Instance/);
+});
+
+test('log diagnose --json on the seed excerpt names the resource and group', () => {
+  const r = failover('log', 'diagnose', '--json', path.join(fixtures, 'kb2893882-seed-excerpt.txt'));
+  assert.equal(r.status, 1, r.stderr);
+  const a = JSON.parse(r.stdout) as { findings: { ruleId: string; resource: string; group: string }[] };
+  assert.deepEqual(a.findings.map((f) => [f.ruleId, f.resource, f.group]), [['KB2893882', 'リソース名', 'グループ名']]);
+});
+
+test('log diagnose: nothing known exits 0; a missing file exits 2 naming it', () => {
+  const ok = failover('log', 'diagnose', path.join(fixtures, 'kb2893882-open-recovered.log'));
+  assert.equal(ok.status, 0, ok.stderr);
+  assert.match(ok.stdout, /No known issue found/);
+  const missing = path.join(dir, 'missing.log');
+  const bad = failover('log', 'diagnose', path.join(fixtures, 'kb2893882-node2.log'), missing);
+  assert.equal(bad.status, 2);
+  assert.ok(bad.stderr.includes(missing));
+  assert.equal(failover('log', 'diagnose', '--no-such-option', missing).status, 2);
+});
+
+test('log timeline --resource shows states with how long they lasted', () => {
+  const r = failover('log', 'timeline', path.join(fixtures, 'kb2893882-node2.log'), '--resource', 'Network Name (CMS01)');
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /Resource Network Name \(CMS01\)/);
+  assert.match(r.stdout, /Offline --> OnlineCallIssued {2}\[OnlineCallIssued for 340 ms\]/);
+  assert.doesNotMatch(r.stdout, /Mailbox Database/);
+  const j = failover('log', 'timeline', '--json', '--group', 'CMS01', path.join(fixtures, 'kb2893882-node2.log'));
+  const parsed = JSON.parse(j.stdout) as { timelines: { kind: string; name: string }[] };
+  assert.ok(parsed.timelines.some((t) => t.kind === 'group' && t.name === 'CMS01'));
+  assert.equal(failover('log', 'timeline', '--resource', 'a', '--group', 'b', path.join(fixtures, 'kb2893882-node2.log')).status, 2);
+});
+
+test('log collect gathers every node log of a local cluster, then diagnose reads them with node names', () => {
+  const dataDir = path.join(dir, '.failover');
+  const clock = new VirtualClock(Date.UTC(2026, 0, 1));
+  for (const [node, id] of [
+    ['node1', 1],
+    ['node2', 2],
+  ] as const) {
+    const w = new ClusterLogWriter({ path: path.join(dataDir, 'logs', node, 'cluster.log'), pid: id, clock });
+    w.writeMessage(messages.nodeUp(node, id));
+    if (node === 'node2') w.writeMessage(messages.quorumLost());
+    w.close();
+  }
+  const out = path.join(dir, 'collected');
+  const r = failover('log', 'collect', '--data-dir', dataDir, '--out', out);
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(readdirSync(out).sort(), ['node1_cluster.log', 'node2_cluster.log']);
+  const d = failover('log', 'diagnose', '--json', ...readdirSync(out).map((f) => path.join(out, f)));
+  assert.equal(d.status, 1, d.stderr);
+  const a = JSON.parse(d.stdout) as { files: { node: string }[]; findings: { ruleId: string; nodes: string[] }[] };
+  assert.deepEqual(a.files.map((f) => f.node), ['node1', 'node2']);
+  assert.deepEqual(a.findings.map((f) => [f.ruleId, f.nodes]), [['QUORUM-LOST', ['node2']]]);
+});
+
+test('log collect without a local cluster exits 2 with a clear message', () => {
+  const r = failover('log', 'collect', '--data-dir', path.join(dir, 'none'), '--out', path.join(dir, 'out'));
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /no local cluster/);
+});
+
+test('log --help explains the format and the exit codes', () => {
+  const r = failover('log', '--help');
+  assert.equal(r.status, 0);
+  assert.match(r.stdout, /Exit codes: 0 no known issue/);
+  assert.match(r.stdout, /diagnose/);
+  assert.match(r.stdout, /collect/);
+});
