@@ -1,0 +1,714 @@
+// The cluster configuration, kept in the cluster database so that one watch of
+// the database sees every change. Layout (keys under the database root):
+//
+//   (root)                         ConfigGeneration  qword, +1 on every configuration change
+//   Nodes\<node>                   Id                dword, unique, 1-based
+//   ResourceTypes\<type>           Description       string
+//                                  LooksAlivePollInterval, IsAlivePollInterval  dword (ms)
+//                                  PrivateProperties string: JSON list of the private-property
+//                                                    descriptors, in declaration order
+//   Groups\<group>                 the group common properties (groupCommonProperties) as typed
+//                                  values; an optional property without a default is absent when unset
+//   Resources\<resource>           Type, Group, DependsOn  strings (DependsOn: the dependency
+//                                                    expression in canonical form, "" for none)
+//                                  the resource common properties (resourceCommonProperties)
+//   Resources\<resource>\Parameters  the private properties, typed by the type's schema
+//
+// Names compare case-insensitively (they are key names) and keep their display case.
+//
+// Every operation reads the whole configuration, validates against it, and
+// writes one batch that starts with a condition on ConfigGeneration and ends by
+// bumping it. So every change is all-or-nothing, and one validated against a
+// configuration that changed meanwhile fails its condition and is validated
+// again - configuration updates are serialized, as WSFC's global update manager
+// (GUM) serializes them.
+import { ClusterError, isClusterError } from '../model/errors.ts';
+import {
+  formatDependencies,
+  parseDependencies,
+  providersOf,
+  validateDependencies,
+  type DependencyExpr,
+} from '../model/dependency.ts';
+import { nameProblem, type GroupConfig, type NodeConfig, type ResourceConfig, type ResourceTypeDescriptor } from '../model/objects.ts';
+import {
+  defaultsOf,
+  groupCommonProperties,
+  resourceCommonProperties,
+  validateProperties,
+  validatePropertyValue,
+  type PropertyDescriptor,
+  type PropertyKind,
+  type PropertyValue,
+} from '../model/properties.ts';
+import type { Watcher } from '../store/store.ts';
+import {
+  CONFIG_KEYS,
+  GENERATION_VALUE,
+  GROUPS_KEY,
+  NODES_KEY,
+  PARAMETERS_KEY,
+  RESOURCES_KEY,
+  TYPES_KEY,
+  decodeGroup,
+  decodeNode,
+  decodeResource,
+  decodeType,
+  encodePrivateProperties,
+  findSubkey,
+  findValue,
+  raise,
+  toRegistryValue,
+} from './config-codec.ts';
+import { canonicalName } from './paths.ts';
+import { BatchCommandError, type BatchCommand, type ClusterDatabase, type DatabaseEvent, type KeyTree } from './registry.ts';
+import { DWORD_MAX } from './values.ts';
+
+/** How many times a change is validated again because another change got in first. */
+export const CONFIG_UPDATE_ATTEMPTS_MAX = 20;
+/** Most private properties one resource type may declare (each is a value written at resource creation). */
+export const TYPE_PRIVATE_PROPERTIES_MAX = 48;
+/** Longest private property name. */
+export const PROPERTY_NAME_LENGTH_MAX = 255;
+
+export interface ConfigSnapshot {
+  /** Store revision the snapshot was read at. */
+  readonly revision: number;
+  readonly nodes: NodeConfig[];
+  readonly types: ResourceTypeDescriptor[];
+  readonly groups: GroupConfig[];
+  readonly resources: ResourceConfig[];
+}
+
+/** Property changes: a value, or null to go back to the default (or unset, if there is none). */
+export type PropertyChanges = Readonly<Record<string, PropertyValue | null>>;
+
+export interface ResourceSpec {
+  readonly name: string;
+  readonly type: string;
+  readonly group: string;
+  readonly common?: PropertyChanges;
+  readonly parameters?: PropertyChanges;
+}
+
+/** The configuration as read for one change: objects plus case-insensitive lookups. */
+class ConfigState {
+  readonly nodes = new Map<string, NodeConfig>();
+  readonly types = new Map<string, ResourceTypeDescriptor>();
+  readonly groups = new Map<string, GroupConfig>();
+  readonly resources = new Map<string, ResourceConfig>();
+  readonly resourceTrees = new Map<string, KeyTree>();
+  readonly groupTrees = new Map<string, KeyTree>();
+
+  constructor(
+    readonly revision: number,
+    readonly generation: bigint | null,
+    tree: KeyTree,
+  ) {
+    for (const k of findSubkey(tree, NODES_KEY)?.subkeys ?? []) this.nodes.set(canonicalName(k.name), decodeNode(k));
+    for (const k of findSubkey(tree, TYPES_KEY)?.subkeys ?? []) this.types.set(canonicalName(k.name), decodeType(k));
+    for (const k of findSubkey(tree, GROUPS_KEY)?.subkeys ?? []) {
+      this.groups.set(canonicalName(k.name), decodeGroup(k));
+      this.groupTrees.set(canonicalName(k.name), k);
+    }
+    for (const k of findSubkey(tree, RESOURCES_KEY)?.subkeys ?? []) {
+      this.resources.set(canonicalName(k.name), decodeResource(k));
+      this.resourceTrees.set(canonicalName(k.name), k);
+    }
+  }
+
+  node(name: string): NodeConfig {
+    const n = this.nodes.get(canonicalName(name));
+    if (!n) throw new ClusterError('ERROR_CLUSTER_NODE_NOT_FOUND', `node ${JSON.stringify(name)} not found`);
+    return n;
+  }
+
+  type(name: string): ResourceTypeDescriptor {
+    const t = this.types.get(canonicalName(name));
+    if (!t) throw new ClusterError('ERROR_CLUSTER_RESOURCE_TYPE_NOT_FOUND', `resource type ${JSON.stringify(name)} not found`);
+    return t;
+  }
+
+  group(name: string): GroupConfig {
+    const g = this.groups.get(canonicalName(name));
+    if (!g) throw new ClusterError('ERROR_GROUP_NOT_FOUND', `group ${JSON.stringify(name)} not found`);
+    return g;
+  }
+
+  resource(name: string): ResourceConfig {
+    const r = this.resources.get(canonicalName(name));
+    if (!r) throw new ClusterError('ERROR_RESOURCE_NOT_FOUND', `resource ${JSON.stringify(name)} not found`);
+    return r;
+  }
+
+  /** Direct providers of a resource, as stored (display names). */
+  providers(name: string): string[] {
+    const r = this.resources.get(canonicalName(name));
+    if (!r) return [];
+    const expr = parseDependencies(r.dependencies);
+    return expr && 'code' in expr ? [] : providersOf(expr);
+  }
+
+  /** Resources whose expression names this one. */
+  dependents(name: string): string[] {
+    const canonical = canonicalName(name);
+    return [...this.resources.values()].filter((r) => this.providers(r.name).some((p) => canonicalName(p) === canonical)).map((r) => r.name);
+  }
+
+  resourcesIn(group: string): ResourceConfig[] {
+    const canonical = canonicalName(group);
+    return [...this.resources.values()].filter((r) => canonicalName(r.group) === canonical);
+  }
+
+  snapshot(): ConfigSnapshot {
+    return {
+      revision: this.revision,
+      nodes: [...this.nodes.values()].sort((a, b) => a.id - b.id),
+      types: [...this.types.values()],
+      groups: [...this.groups.values()],
+      resources: [...this.resources.values()],
+    };
+  }
+}
+
+interface Change<T> {
+  readonly commands: BatchCommand[];
+  readonly result: T;
+}
+
+export class ClusterConfigStore {
+  constructor(private readonly db: ClusterDatabase) {}
+
+  async snapshot(): Promise<ConfigSnapshot> {
+    return (await this.read()).snapshot();
+  }
+
+  /** Calls back on every configuration change, with the database's events of that revision. */
+  async watch(
+    callback: (events: readonly DatabaseEvent[], revision: number) => void,
+    options: { fromRevision?: number; onError?: (error: Error) => void } = {},
+  ): Promise<Watcher> {
+    const configKeys = new Set(CONFIG_KEYS.map(canonicalName));
+    return this.db.watch(
+      '',
+      (events, revision) => {
+        const relevant = events.filter((e) => {
+          const top = canonicalName(e.path.split('\\')[0] ?? '');
+          return configKeys.has(top) || (e.path === '' && canonicalName(e.type === 'valueSet' || e.type === 'valueDeleted' ? e.name : '') === canonicalName(GENERATION_VALUE));
+        });
+        if (relevant.length > 0) callback(relevant, revision);
+      },
+      options,
+    );
+  }
+
+  // ---- nodes ----
+
+  async addNode(name: string, id: number): Promise<NodeConfig> {
+    return this.change((s) => {
+      checkName('node', name);
+      if (typeof id !== 'number' || !Number.isInteger(id) || id < 1 || id > DWORD_MAX) {
+        throw new ClusterError('ERROR_INVALID_PARAMETER', `node ${JSON.stringify(name)}: id ${String(id)} must be an integer 1..${DWORD_MAX}`);
+      }
+      const same = s.nodes.get(canonicalName(name));
+      if (same) throw new ClusterError('ERROR_CLUSTER_NODE_EXISTS', `node ${JSON.stringify(name)} already exists (as ${JSON.stringify(same.name)})`);
+      const withId = [...s.nodes.values()].find((n) => n.id === id);
+      if (withId) throw new ClusterError('ERROR_CLUSTER_NODE_EXISTS', `node id ${id} is already used by node ${JSON.stringify(withId.name)}`);
+      return {
+        commands: [
+          { op: 'createKey', key: `${NODES_KEY}\\${name}` },
+          { op: 'setValue', key: `${NODES_KEY}\\${name}`, name: 'Id', value: { type: 'dword', data: id } },
+        ],
+        result: { name, id },
+      };
+    });
+  }
+
+  async listNodes(): Promise<NodeConfig[]> {
+    return (await this.snapshot()).nodes;
+  }
+
+  /** Removes a node, and removes it from every PreferredOwners and PossibleOwners list in the same change. */
+  async removeNode(name: string): Promise<void> {
+    await this.change((s) => {
+      const node = s.node(name);
+      const commands: BatchCommand[] = [];
+      const without = (list: readonly string[]): string[] => list.filter((n) => canonicalName(n) !== canonicalName(node.name));
+      for (const g of s.groups.values()) {
+        if (g.common.PreferredOwners.length !== without(g.common.PreferredOwners).length) {
+          commands.push({ op: 'setValue', key: `${GROUPS_KEY}\\${g.name}`, name: 'PreferredOwners', value: { type: 'multiString', data: without(g.common.PreferredOwners) } });
+        }
+      }
+      for (const r of s.resources.values()) {
+        if (r.common.PossibleOwners.length !== without(r.common.PossibleOwners).length) {
+          commands.push({ op: 'setValue', key: `${RESOURCES_KEY}\\${r.name}`, name: 'PossibleOwners', value: { type: 'multiString', data: without(r.common.PossibleOwners) } });
+        }
+      }
+      commands.push({ op: 'deleteKey', key: `${NODES_KEY}\\${node.name}` });
+      return { commands, result: undefined };
+    });
+  }
+
+  // ---- resource types ----
+
+  async registerResourceType(descriptor: ResourceTypeDescriptor): Promise<ResourceTypeDescriptor> {
+    return this.change((s) => {
+      checkTypeDescriptor(descriptor);
+      const existing = s.types.get(canonicalName(descriptor.name));
+      if (existing) throw new ClusterError('ERROR_OBJECT_ALREADY_EXISTS', `resource type ${JSON.stringify(descriptor.name)} is already registered (as ${JSON.stringify(existing.name)})`);
+      const key = `${TYPES_KEY}\\${descriptor.name}`;
+      return {
+        commands: [
+          { op: 'createKey', key },
+          { op: 'setValue', key, name: 'Description', value: { type: 'string', data: descriptor.description } },
+          { op: 'setValue', key, name: 'LooksAlivePollInterval', value: { type: 'dword', data: descriptor.looksAlivePollIntervalMs } },
+          { op: 'setValue', key, name: 'IsAlivePollInterval', value: { type: 'dword', data: descriptor.isAlivePollIntervalMs } },
+          { op: 'setValue', key, name: 'PrivateProperties', value: { type: 'string', data: encodePrivateProperties(descriptor.privateProperties) } },
+        ],
+        result: descriptor,
+      };
+    });
+  }
+
+  async listResourceTypes(): Promise<ResourceTypeDescriptor[]> {
+    return (await this.snapshot()).types;
+  }
+
+  async getResourceType(name: string): Promise<ResourceTypeDescriptor> {
+    return (await this.read()).type(name);
+  }
+
+  /** Refused (ERROR_CLUSTER_RESOURCE_TYPE_BUSY) while resources of the type exist. */
+  async unregisterResourceType(name: string): Promise<void> {
+    await this.change((s) => {
+      const type = s.type(name);
+      const users = [...s.resources.values()].filter((r) => canonicalName(r.type) === canonicalName(type.name)).map((r) => r.name);
+      if (users.length > 0) throw new ClusterError('ERROR_CLUSTER_RESOURCE_TYPE_BUSY', `resource type ${JSON.stringify(type.name)} is used by ${list(users)}`);
+      return { commands: [{ op: 'deleteKey', key: `${TYPES_KEY}\\${type.name}` }], result: undefined };
+    });
+  }
+
+  // ---- groups ----
+
+  async createGroup(name: string, common: PropertyChanges = {}): Promise<GroupConfig> {
+    return this.change((s) => {
+      checkName('group', name);
+      const existing = s.groups.get(canonicalName(name));
+      if (existing) throw new ClusterError('ERROR_OBJECT_ALREADY_EXISTS', `group ${JSON.stringify(name)} already exists (as ${JSON.stringify(existing.name)})`);
+      const key = `${GROUPS_KEY}\\${name}`;
+      const values = propertyValues(s, `group ${JSON.stringify(name)}`, groupCommonProperties, { ...defaultsOf(groupCommonProperties), ...common });
+      return {
+        commands: [{ op: 'createKey', key }, ...setCommands(key, values)],
+        result: { name, common: materialize(groupCommonProperties, values) as unknown as GroupConfig['common'] },
+      };
+    });
+  }
+
+  async getGroup(name: string): Promise<GroupConfig> {
+    return (await this.read()).group(name);
+  }
+
+  async listGroups(): Promise<GroupConfig[]> {
+    return (await this.snapshot()).groups;
+  }
+
+  /** Refused (ERROR_DIR_NOT_EMPTY, as MS-CMRP ApiDeleteGroup) while the group has resources. */
+  async deleteGroup(name: string): Promise<void> {
+    await this.change((s) => {
+      const group = s.group(name);
+      const members = s.resourcesIn(group.name).map((r) => r.name);
+      if (members.length > 0) throw new ClusterError('ERROR_DIR_NOT_EMPTY', `group ${JSON.stringify(group.name)} still contains ${list(members)}`);
+      return { commands: deleteTreeCommands(s.groupTrees.get(canonicalName(group.name))!, `${GROUPS_KEY}\\${group.name}`), result: undefined };
+    });
+  }
+
+  async renameGroup(name: string, newName: string): Promise<GroupConfig> {
+    return this.change((s) => {
+      const group = s.group(name);
+      checkName('group', newName);
+      const clash = s.groups.get(canonicalName(newName));
+      if (clash && clash !== group) throw new ClusterError('ERROR_OBJECT_ALREADY_EXISTS', `group ${JSON.stringify(newName)} already exists`);
+      const tree = s.groupTrees.get(canonicalName(group.name))!;
+      const commands = [...deleteTreeCommands(tree, `${GROUPS_KEY}\\${group.name}`), ...copyTreeCommands(tree, `${GROUPS_KEY}\\${newName}`)];
+      for (const r of s.resourcesIn(group.name)) {
+        commands.push({ op: 'setValue', key: `${RESOURCES_KEY}\\${r.name}`, name: 'Group', value: { type: 'string', data: newName } });
+      }
+      return { commands, result: { ...group, name: newName } };
+    });
+  }
+
+  async setGroupCommon(name: string, changes: PropertyChanges): Promise<GroupConfig> {
+    return this.change((s) => {
+      const group = s.group(name);
+      const values = propertyValues(s, `group ${JSON.stringify(group.name)}`, groupCommonProperties, changes);
+      const merged = { ...(group.common as unknown as Record<string, PropertyValue>) };
+      applyValues(merged, values);
+      return { commands: setCommands(`${GROUPS_KEY}\\${group.name}`, values, asRecord(group.common)), result: { ...group, common: merged as unknown as GroupConfig['common'] } };
+    });
+  }
+
+  // ---- resources ----
+
+  async createResource(spec: ResourceSpec): Promise<ResourceConfig> {
+    return this.change((s) => {
+      if (typeof spec !== 'object' || spec === null) throw new ClusterError('ERROR_INVALID_PARAMETER', 'a resource needs a name, a type and a group');
+      const { name } = spec;
+      checkName('resource', name);
+      const existing = s.resources.get(canonicalName(name));
+      if (existing) throw new ClusterError('ERROR_OBJECT_ALREADY_EXISTS', `resource ${JSON.stringify(name)} already exists (as ${JSON.stringify(existing.name)})`);
+      const group = s.group(spec.group);
+      const type = s.type(spec.type);
+      const owner = `resource ${JSON.stringify(name)}`;
+      const common = propertyValues(s, owner, resourceCommonProperties, { ...defaultsOf(resourceCommonProperties), ...spec.common });
+      const parameters = propertyValues(s, owner, type.privateProperties, { ...defaultsOf(type.privateProperties), ...spec.parameters });
+      const key = `${RESOURCES_KEY}\\${name}`;
+      return {
+        commands: [
+          { op: 'createKey', key },
+          { op: 'setValue', key, name: 'Type', value: { type: 'string', data: type.name } },
+          { op: 'setValue', key, name: 'Group', value: { type: 'string', data: group.name } },
+          { op: 'setValue', key, name: 'DependsOn', value: { type: 'string', data: '' } },
+          ...setCommands(key, common),
+          { op: 'createKey', key: `${key}\\${PARAMETERS_KEY}` },
+          ...setCommands(`${key}\\${PARAMETERS_KEY}`, parameters),
+        ],
+        result: {
+          name,
+          type: type.name,
+          group: group.name,
+          common: materialize(resourceCommonProperties, common) as unknown as ResourceConfig['common'],
+          parameters: materialize(type.privateProperties, parameters),
+          dependencies: '',
+        },
+      };
+    });
+  }
+
+  async getResource(name: string): Promise<ResourceConfig> {
+    return (await this.read()).resource(name);
+  }
+
+  /** Every resource, or those of one group (ERROR_GROUP_NOT_FOUND if it does not exist). */
+  async listResources(group?: string): Promise<ResourceConfig[]> {
+    const s = await this.read();
+    return group === undefined ? s.snapshot().resources : s.resourcesIn(s.group(group).name);
+  }
+
+  /** Refused (ERROR_DEPENDENT_RESOURCE_EXISTS) while other resources depend on it. */
+  async deleteResource(name: string): Promise<void> {
+    await this.change((s) => {
+      const resource = s.resource(name);
+      const dependents = s.dependents(resource.name);
+      if (dependents.length > 0) {
+        throw new ClusterError('ERROR_DEPENDENT_RESOURCE_EXISTS', `resource ${JSON.stringify(resource.name)} cannot be deleted: ${list(dependents)} depend on it`);
+      }
+      return { commands: deleteTreeCommands(s.resourceTrees.get(canonicalName(resource.name))!, `${RESOURCES_KEY}\\${resource.name}`), result: undefined };
+    });
+  }
+
+  /** Renames a resource and rewrites the dependency expressions that name it. */
+  async renameResource(name: string, newName: string): Promise<ResourceConfig> {
+    return this.change((s) => {
+      const resource = s.resource(name);
+      checkName('resource', newName);
+      const clash = s.resources.get(canonicalName(newName));
+      if (clash && clash !== resource) throw new ClusterError('ERROR_OBJECT_ALREADY_EXISTS', `resource ${JSON.stringify(newName)} already exists`);
+      const tree = s.resourceTrees.get(canonicalName(resource.name))!;
+      const commands = [...deleteTreeCommands(tree, `${RESOURCES_KEY}\\${resource.name}`), ...copyTreeCommands(tree, `${RESOURCES_KEY}\\${newName}`)];
+      const renamed = (expr: DependencyExpr): DependencyExpr =>
+        expr.kind === 'resource'
+          ? canonicalName(expr.name) === canonicalName(resource.name) ? { kind: 'resource', name: newName } : expr
+          : { kind: expr.kind, items: expr.items.map(renamed) };
+      let own = resource.dependencies;
+      for (const r of s.resources.values()) {
+        const expr = parseDependencies(r.dependencies);
+        if (!expr || 'code' in expr || !providersOf(expr).some((p) => canonicalName(p) === canonicalName(resource.name))) continue;
+        const text = formatDependencies(renamed(expr));
+        if (r === resource) own = text;
+        commands.push({ op: 'setValue', key: `${RESOURCES_KEY}\\${r === resource ? newName : r.name}`, name: 'DependsOn', value: { type: 'string', data: text } });
+      }
+      return { commands, result: { ...resource, name: newName, dependencies: own } };
+    });
+  }
+
+  /** Moves a resource to another group; refused while it has dependencies or dependents (they would cross groups). */
+  async changeResourceGroup(name: string, group: string): Promise<ResourceConfig> {
+    return this.change((s) => {
+      const resource = s.resource(name);
+      const target = s.group(group);
+      if (canonicalName(target.name) === canonicalName(resource.group)) return { commands: [], result: resource };
+      const linked = [...s.providers(resource.name), ...s.dependents(resource.name)];
+      if (linked.length > 0) {
+        throw new ClusterError(
+          'ERROR_DEPENDENT_RESOURCE_EXISTS',
+          `resource ${JSON.stringify(resource.name)} cannot move to group ${JSON.stringify(target.name)}: its dependencies with ${list(linked)} would cross groups`,
+        );
+      }
+      return {
+        commands: [{ op: 'setValue', key: `${RESOURCES_KEY}\\${resource.name}`, name: 'Group', value: { type: 'string', data: target.name } }],
+        result: { ...resource, group: target.name },
+      };
+    });
+  }
+
+  async setResourceCommon(name: string, changes: PropertyChanges): Promise<ResourceConfig> {
+    return this.change((s) => {
+      const resource = s.resource(name);
+      const values = propertyValues(s, `resource ${JSON.stringify(resource.name)}`, resourceCommonProperties, changes);
+      const merged = { ...(resource.common as unknown as Record<string, PropertyValue>) };
+      applyValues(merged, values);
+      return { commands: setCommands(`${RESOURCES_KEY}\\${resource.name}`, values, asRecord(resource.common)), result: { ...resource, common: merged as unknown as ResourceConfig['common'] } };
+    });
+  }
+
+  /** Sets private properties, validated against the resource type's schema; stored under Resources\<name>\Parameters. */
+  async setResourceParameters(name: string, changes: PropertyChanges): Promise<ResourceConfig> {
+    return this.change((s) => {
+      const resource = s.resource(name);
+      const type = s.type(resource.type);
+      const values = propertyValues(s, `resource ${JSON.stringify(resource.name)}`, type.privateProperties, changes);
+      const merged = { ...resource.parameters };
+      applyValues(merged, values);
+      const key = `${RESOURCES_KEY}\\${resource.name}\\${PARAMETERS_KEY}`;
+      return { commands: [{ op: 'createKey', key }, ...setCommands(key, values, resource.parameters)], result: { ...resource, parameters: merged } };
+    });
+  }
+
+  /** Replaces the dependency expression ("" for none) after validating it against the configuration. */
+  async setDependencies(name: string, expression: string): Promise<ResourceConfig> {
+    return this.change((s) => {
+      const resource = s.resource(name);
+      if (typeof expression !== 'string') throw new ClusterError('ERROR_INVALID_PARAMETER', `dependency expression of ${JSON.stringify(resource.name)} must be a string`);
+      const parsed = parseDependencies(expression);
+      if (parsed && 'code' in parsed) raise(parsed);
+      return dependencyChange(s, resource, parsed);
+    });
+  }
+
+  /** Adds one provider, ANDed with the existing expression (MS-CMRP ApiAddResourceDependency). */
+  async addDependency(name: string, provider: string): Promise<ResourceConfig> {
+    return this.change((s) => {
+      const resource = s.resource(name);
+      const p = s.resource(provider);
+      if (s.providers(resource.name).some((n) => canonicalName(n) === canonicalName(p.name))) {
+        throw new ClusterError('ERROR_DEPENDENCY_ALREADY_EXISTS', `resource ${JSON.stringify(resource.name)} already depends on ${JSON.stringify(p.name)}`);
+      }
+      const current = parseDependencies(resource.dependencies);
+      const existing = current && !('code' in current) ? current : undefined;
+      const leaf: DependencyExpr = { kind: 'resource', name: p.name };
+      const next: DependencyExpr = !existing ? leaf : existing.kind === 'and' ? { kind: 'and', items: [...existing.items, leaf] } : { kind: 'and', items: [existing, leaf] };
+      return dependencyChange(s, resource, next);
+    });
+  }
+
+  /** Removes one provider from the expression (MS-CMRP ApiRemoveResourceDependency). */
+  async removeDependency(name: string, provider: string): Promise<ResourceConfig> {
+    return this.change((s) => {
+      const resource = s.resource(name);
+      const canonical = canonicalName(provider);
+      if (!s.providers(resource.name).some((n) => canonicalName(n) === canonical)) {
+        throw new ClusterError('ERROR_DEPENDENCY_NOT_FOUND', `resource ${JSON.stringify(resource.name)} does not depend on ${JSON.stringify(provider)}`);
+      }
+      const current = parseDependencies(resource.dependencies);
+      const without = (e: DependencyExpr): DependencyExpr | undefined => {
+        if (e.kind === 'resource') return canonicalName(e.name) === canonical ? undefined : e;
+        const items = e.items.map(without).filter((i): i is DependencyExpr => i !== undefined);
+        return items.length === 0 ? undefined : items.length === 1 ? items[0] : { kind: e.kind, items };
+      };
+      return dependencyChange(s, resource, current && !('code' in current) ? without(current) : undefined);
+    });
+  }
+
+  // ---- machinery ----
+
+  private async read(): Promise<ConfigState> {
+    const tree = await this.db.readTree('');
+    const generation = findValue(tree, GENERATION_VALUE);
+    return new ConfigState(tree.revision, generation?.type === 'qword' ? generation.data : null, tree);
+  }
+
+  /**
+   * Validates against a fresh read and applies as one batch conditioned on the
+   * generation read; if another change got in first, does it all again.
+   */
+  private async change<T>(plan: (state: ConfigState) => Change<T>): Promise<T> {
+    for (let attempt = 1; attempt <= CONFIG_UPDATE_ATTEMPTS_MAX; attempt++) {
+      const state = await this.read();
+      const { commands, result } = plan(state);
+      if (commands.length === 0) return result;
+      const generation = state.generation === null ? null : ({ type: 'qword', data: state.generation } as const);
+      try {
+        await this.db.executeBatch('', [
+          { op: 'requireValue', name: GENERATION_VALUE, equals: generation },
+          ...commands,
+          { op: 'setValue', name: GENERATION_VALUE, value: { type: 'qword', data: (state.generation ?? 0n) + 1n } },
+        ]);
+        return result;
+      } catch (e) {
+        if (e instanceof BatchCommandError && e.commandIndex === 0 && e.name === 'ERROR_CLUSTER_DATABASE_SEQMISMATCH') continue;
+        // A command failing means the checks above let something through: report the command's own error.
+        if (e instanceof BatchCommandError && isClusterError(e.cause)) throw e.cause;
+        throw e;
+      }
+    }
+    throw new ClusterError('ERROR_CLUSTER_DATABASE_SEQMISMATCH', `the cluster configuration kept changing underneath; gave up after ${CONFIG_UPDATE_ATTEMPTS_MAX} attempts`);
+  }
+}
+
+// ---- helpers ----
+
+function list(names: readonly string[]): string {
+  return names.map((n) => JSON.stringify(n)).join(', ');
+}
+
+function checkName(kind: string, name: unknown): asserts name is string {
+  const problem = nameProblem(kind, name);
+  if (problem) throw new ClusterError('ERROR_INVALID_PARAMETER', problem);
+}
+
+/**
+ * Validates property changes against a schema and returns the registry values
+ * to write (null: delete the value). Owner lists must name known nodes, once.
+ */
+function propertyValues(
+  s: ConfigState,
+  owner: string,
+  schema: readonly PropertyDescriptor[],
+  changes: PropertyChanges,
+): Map<PropertyDescriptor, PropertyValue | null> {
+  if (typeof changes !== 'object' || changes === null || Array.isArray(changes)) {
+    throw new ClusterError('ERROR_INVALID_PARAMETER', `${owner}: property changes must be an object of name: value`);
+  }
+  const set: Record<string, unknown> = {};
+  const out = new Map<PropertyDescriptor, PropertyValue | null>();
+  for (const [name, value] of Object.entries(changes)) {
+    const d = schema.find((p) => canonicalName(p.name) === canonicalName(name));
+    if (!d) throw new ClusterError('ERROR_INVALID_PARAMETER', `${owner}: unknown property ${JSON.stringify(name)}`);
+    if (value === null) {
+      out.set(d, d.default ?? null);
+      continue;
+    }
+    set[d.name] = value;
+    out.set(d, value);
+  }
+  const invalid = validateProperties(owner, schema, set);
+  if (invalid) raise(invalid);
+  for (const [d, value] of out) {
+    if (value === null) continue;
+    if (d.name === 'PossibleOwners' || d.name === 'PreferredOwners') {
+      const nodes = (value as string[]).map((n) => s.node(n).name);
+      const repeated = nodes.find((n, i) => nodes.indexOf(n) !== i);
+      if (repeated !== undefined) throw new ClusterError('ERROR_OBJECT_IN_LIST', `${owner}: property ${d.name} lists node ${JSON.stringify(repeated)} twice`);
+      out.set(d, nodes);
+    }
+    toRegistryValue(`${owner}: property ${d.name}`, d.kind, out.get(d)!);
+  }
+  return out;
+}
+
+/** setValue commands for the values; a null deletes the value where one is stored (per `stored`). */
+function setCommands(key: string, values: Map<PropertyDescriptor, PropertyValue | null>, stored: Readonly<Record<string, PropertyValue>> = {}): BatchCommand[] {
+  const commands: BatchCommand[] = [];
+  for (const [d, value] of values) {
+    if (value !== null) commands.push({ op: 'setValue', key, name: d.name, value: toRegistryValue(d.name, d.kind, value) });
+    else if (d.name in stored) commands.push({ op: 'deleteValue', key, name: d.name });
+  }
+  return commands;
+}
+
+function asRecord(common: object): Record<string, PropertyValue> {
+  return common as Record<string, PropertyValue>;
+}
+
+function applyValues(target: Record<string, PropertyValue>, values: Map<PropertyDescriptor, PropertyValue | null>): void {
+  for (const [d, value] of values) {
+    if (value === null) delete target[d.name];
+    else target[d.name] = value;
+  }
+}
+
+function materialize(schema: readonly PropertyDescriptor[], values: Map<PropertyDescriptor, PropertyValue | null>): Record<string, PropertyValue> {
+  const out: Record<string, PropertyValue> = {};
+  for (const d of schema) {
+    const v = values.get(d);
+    if (v !== undefined && v !== null) out[d.name] = v;
+  }
+  return out;
+}
+
+function dependencyChange(s: ConfigState, resource: ResourceConfig, expr: DependencyExpr | undefined): Change<ResourceConfig> {
+  // Names in display case, so the model's checks (self, cycles) compare like with like.
+  const normalized = (e: DependencyExpr): DependencyExpr =>
+    e.kind === 'resource' ? { kind: 'resource', name: s.resources.get(canonicalName(e.name))?.name ?? e.name } : { kind: e.kind, items: e.items.map(normalized) };
+  const next = expr && normalized(expr);
+  const invalid = validateDependencies(
+    resource.name,
+    next,
+    (n) => s.resources.get(canonicalName(n))?.group,
+    (n) => s.providers(n),
+  );
+  if (invalid) raise(invalid);
+  const text = formatDependencies(next);
+  return {
+    commands: [{ op: 'setValue', key: `${RESOURCES_KEY}\\${resource.name}`, name: 'DependsOn', value: { type: 'string', data: text } }],
+    result: { ...resource, dependencies: text },
+  };
+}
+
+/** Commands deleting a key's whole subtree, deepest keys first. */
+function deleteTreeCommands(tree: KeyTree, path: string): BatchCommand[] {
+  const out: BatchCommand[] = [];
+  for (const sub of tree.subkeys) out.push(...deleteTreeCommands(sub, `${path}\\${sub.name}`));
+  out.push({ op: 'deleteKey', key: path });
+  return out;
+}
+
+/** Commands recreating a key's whole subtree at another path. */
+function copyTreeCommands(tree: KeyTree, path: string): BatchCommand[] {
+  const out: BatchCommand[] = [{ op: 'createKey', key: path }];
+  for (const v of tree.values) out.push({ op: 'setValue', key: path, name: v.name, value: v.value });
+  for (const sub of tree.subkeys) out.push(...copyTreeCommands(sub, `${path}\\${sub.name}`));
+  return out;
+}
+
+function checkTypeDescriptor(d: ResourceTypeDescriptor): void {
+  if (typeof d !== 'object' || d === null) throw new ClusterError('ERROR_INVALID_PARAMETER', 'a resource type descriptor must be an object');
+  checkName('resource type', d.name);
+  const where = `resource type ${JSON.stringify(d.name)}`;
+  if (typeof d.description !== 'string') throw new ClusterError('ERROR_INVALID_PARAMETER', `${where}: description must be a string`);
+  for (const field of ['looksAlivePollIntervalMs', 'isAlivePollIntervalMs'] as const) {
+    const v = d[field];
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > DWORD_MAX) {
+      throw new ClusterError('ERROR_INVALID_PARAMETER', `${where}: ${field} ${String(v)} must be an integer 0..${DWORD_MAX}`);
+    }
+  }
+  if (!Array.isArray(d.privateProperties)) throw new ClusterError('ERROR_INVALID_PARAMETER', `${where}: privateProperties must be a list`);
+  if (d.privateProperties.length > TYPE_PRIVATE_PROPERTIES_MAX) {
+    throw new ClusterError('ERROR_INVALID_PARAMETER', `${where} declares ${d.privateProperties.length} private properties, more than ${TYPE_PRIVATE_PROPERTIES_MAX}`);
+  }
+  const kinds: readonly PropertyKind[] = ['dword', 'qword', 'string', 'multiString', 'binary'];
+  const seen = new Set<string>();
+  for (const p of d.privateProperties) {
+    const name: unknown = p?.name;
+    if (typeof name !== 'string' || name === '' || name.length > PROPERTY_NAME_LENGTH_MAX || /[\x00-\x1f\x7f]/.test(name)) {
+      throw new ClusterError('ERROR_INVALID_PARAMETER', `${where}: private property name ${JSON.stringify(name)} must be 1..${PROPERTY_NAME_LENGTH_MAX} printable characters`);
+    }
+    if (seen.has(canonicalName(name))) throw new ClusterError('ERROR_INVALID_PARAMETER', `${where}: private property ${JSON.stringify(name)} is declared twice`);
+    seen.add(canonicalName(name));
+    if (!kinds.includes(p.kind)) throw new ClusterError('ERROR_INVALID_PARAMETER', `${where}: private property ${JSON.stringify(name)} has unknown kind ${JSON.stringify(p.kind)}`);
+    if (typeof p.description !== 'string') throw new ClusterError('ERROR_INVALID_PARAMETER', `${where}: private property ${JSON.stringify(name)} needs a description`);
+    for (const bound of ['min', 'max'] as const) {
+      if (p[bound] !== undefined && (typeof p[bound] !== 'number' || !Number.isFinite(p[bound]))) {
+        throw new ClusterError('ERROR_INVALID_PARAMETER', `${where}: private property ${JSON.stringify(name)}: ${bound} must be a number`);
+      }
+    }
+    if (p.values !== undefined && (!Array.isArray(p.values) || !(p.values as unknown[]).every((v) => Number.isInteger(v)))) {
+      throw new ClusterError('ERROR_INVALID_PARAMETER', `${where}: private property ${JSON.stringify(name)}: values must be a list of integers`);
+    }
+    if (p.default !== undefined) {
+      const invalid = validatePropertyValue(`${where}: default`, p, p.default);
+      if (invalid) raise(invalid);
+      toRegistryValue(`${where}: default of ${JSON.stringify(name)}`, p.kind, p.default);
+    }
+  }
+}
