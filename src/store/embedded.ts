@@ -16,6 +16,7 @@ import {
   type RangeResult,
   type Store,
   type Txn,
+  type TxnOp,
   type TxnResult,
   type WatchCallback,
   type WatchErrorCallback,
@@ -142,8 +143,9 @@ export class EmbeddedStore implements Store {
   async txn(txn: Txn): Promise<TxnResult> {
     this.checkUsable();
     // A lease past its deadline whose timer has not fired yet is already gone.
-    for (const op of [...(txn?.success ?? []), ...(txn?.failure ?? [])]) {
-      if (op?.type === 'put' && op.lease !== undefined) this.expireIfOverdue(op.lease);
+    for (const branch of [txn?.success, txn?.failure]) {
+      if (!Array.isArray(branch)) continue; // validateTxn names the problem
+      for (const op of branch as readonly TxnOp[]) if (op?.type === 'put' && op.lease !== undefined) this.expireIfOverdue(op.lease);
     }
     validateTxn(this.space, txn);
     const outcome = executeTxn(this.space, txn);
