@@ -13,12 +13,12 @@ import { contextFor } from './context.ts';
 
 const timings: GenericApplicationTimings = { onlineSettleMs: 150, offlineGraceMs: 400, killWaitMs: 3_000, exitPollMs: 10 };
 const node = JSON.stringify(process.execPath);
-/** A node process that ignores SIGTERM. */
-const stubborn = `${node} -e "process.on('SIGTERM', () => {}); setInterval(() => {}, 1000)"`;
+/** A node process that ignores SIGTERM; it creates $READY_FILE once its handler is installed. */
+const stubborn = `${node} -e "process.on('SIGTERM', () => {}); require('fs').writeFileSync(process.env.READY_FILE, ''); setInterval(() => {}, 1000)"`;
 
-async function waitFor(condition: () => boolean, ms: number): Promise<boolean> {
+async function waitFor(condition: () => boolean | Promise<boolean>, ms: number): Promise<boolean> {
   const until = Date.now() + ms;
-  while (!condition()) {
+  while (!(await condition())) {
     if (Date.now() > until) return false;
     await new Promise((r) => setTimeout(r, 10));
   }
@@ -70,9 +70,11 @@ test('online is idempotent while the command runs', async (t) => {
 });
 
 test('offline sends SIGKILL after the grace period to a command that ignores SIGTERM', async (t) => {
-  const { type, ctx, lines } = setup(t);
-  const c = ctx('App', { CommandLine: `exec ${stubborn}` });
+  const { dir, type, ctx, lines } = setup(t);
+  const ready = path.join(dir, 'ready');
+  const c = ctx('App', { CommandLine: `exec ${stubborn}`, Environment: [`READY_FILE=${ready}`] });
   await type.online(c);
+  assert.ok(await waitFor(() => fs.existsSync(ready), 10_000), 'the command installed its SIGTERM handler');
   const pid = type.pidOf('App')!;
   const start = Date.now();
   await type.offline(c);
@@ -101,9 +103,11 @@ test('offline and terminate stop the whole process group, children included', as
 });
 
 test('terminate kills at once, without waiting for a grace period', async (t) => {
-  const { type, ctx } = setup(t);
-  const c = ctx('App', { CommandLine: `exec ${stubborn}` });
+  const { dir, type, ctx } = setup(t);
+  const ready = path.join(dir, 'ready');
+  const c = ctx('App', { CommandLine: `exec ${stubborn}`, Environment: [`READY_FILE=${ready}`] });
   await type.online(c);
+  assert.ok(await waitFor(() => fs.existsSync(ready), 10_000), 'the command installed its SIGTERM handler');
   const pid = type.pidOf('App')!;
   const start = Date.now();
   await type.terminate(c);
@@ -141,8 +145,9 @@ test('looksAlive turns false when the process dies by itself; online then starts
   await type.online(c);
   const first = type.pidOf('App')!;
   process.kill(first, 'SIGKILL');
-  assert.ok(await waitFor(() => !isProcessRunning(first), 2_000));
-  assert.equal(await type.looksAlive(c), false);
+  // The exit reaches the type as an event; give it a moment to arrive.
+  assert.ok(await waitFor(async () => !(await type.looksAlive(c)), 2_000), 'looksAlive turned false');
+  assert.equal(isProcessRunning(first), false);
   assert.equal(await type.isAlive(c), false);
   await type.online(c);
   assert.notEqual(type.pidOf('App'), first);
