@@ -13,7 +13,7 @@
 //    (createRevision), so a concurrent delete makes it fail instead of leaving
 //    orphans.
 // Layout in the store: see paths.ts.
-import { ClusterError, isClusterError } from '../model/errors.ts';
+import { ClusterError, errors, isClusterError } from '../model/errors.ts';
 import type { Store, Watcher, WatchEvent } from '../store/store.ts';
 import { BATCH_COMMANDS_MAX, WRITE_CONFLICT_ATTEMPTS_MAX } from './limits.ts';
 import { WritePlan } from './plan.ts';
@@ -87,7 +87,9 @@ export class BatchCommandError extends ClusterError {
   readonly commandIndex: number;
   override readonly cause: ClusterError;
   constructor(commandIndex: number, op: string, cause: ClusterError) {
-    super(cause.name, `batch command ${commandIndex} (${op}) failed, nothing applied: ${cause.message}`);
+    const suffix = ` (${errors[cause.name].message})`;
+    const detail = cause.message.endsWith(suffix) ? cause.message.slice(0, -suffix.length) : cause.message;
+    super(cause.name, `batch command ${commandIndex} (${op}) failed, nothing applied: ${detail}`);
     this.commandIndex = commandIndex;
     this.cause = cause;
   }
@@ -273,7 +275,15 @@ export class ClusterDatabase {
     return this.store.watchPrefix(
       this.layout.prefix(key),
       (events, revision) => {
-        const translated = events.flatMap((e) => this.translate(e));
+        const translated = events.flatMap((e) => {
+          try {
+            return this.translate(e);
+          } catch (error) {
+            // An entry this database cannot read (written by something else) is no database event.
+            if (isClusterError(error)) return [];
+            throw error;
+          }
+        });
         if (translated.length > 0) callback(translated, revision);
       },
       options,

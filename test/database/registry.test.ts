@@ -245,6 +245,7 @@ describe('executeBatch', () => {
     assert.ok(error instanceof BatchCommandError);
     assert.equal(error.commandIndex, 2);
     assert.equal(error.code, 87);
+    assert.equal(error.message.split('(The parameter is incorrect.)').length, 2, `the code's text appears once: ${error.message}`);
   });
 
   it('sees its own earlier commands: a deleted value cannot be deleted twice, a deleted key is gone', async () => {
@@ -477,5 +478,21 @@ describe('concurrent writers', () => {
       }
     }
     assert.ok(await dump(store));
+  });
+});
+
+describe('entries the database did not write', () => {
+  it('a corrupt value is reported as undeserializable data naming the entry, and watches skip it', async () => {
+    const { store, db } = await fresh();
+    await db.createKey('K');
+    const seen: DatabaseEvent[] = [];
+    const watcher = await db.watch('K', (events) => seen.push(...events));
+    await store.put('/failover/db/K/@v:BROKEN', '{not json');
+    await db.setValue('K', 'fine', { type: 'dword', data: 1 });
+    await new Promise((resolve) => setImmediate(resolve));
+    await watcher.cancel();
+    assert.deepEqual(seen.map((e) => e.type), ['valueSet']);
+    await rejectsWith(db.queryValue('K', 'broken'), 'ERROR_CLUSTER_CANT_DESERIALIZE_DATA', ['BROKEN']);
+    await rejectsWith(db.enumValues('K'), 'ERROR_CLUSTER_CANT_DESERIALIZE_DATA', ['BROKEN']);
   });
 });
