@@ -18,7 +18,7 @@ export interface CallEffect<Id extends CallId = CallId> {
 
 /**
  * ok: the entry point succeeded (for looksAlive/isAlive: the resource is alive).
- * pending: the call is taking long; its final result follows.
+ * pending: an online or offline is taking long; its final result follows.
  * failed: the entry point failed, timed out, or (looksAlive/isAlive) the resource is not alive.
  */
 export type CallOutcome = 'ok' | 'pending' | 'failed';

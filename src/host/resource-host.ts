@@ -5,8 +5,9 @@
 // - Every call has a deadline (the effect's deadlineMs): its signal aborts
 //   then and the call is answered at once with ERROR_RESOURCE_CALL_TIMED_OUT,
 //   whether or not the entry point stops. Nobody waits without bound.
-// - A call still running after pendingReportAfterMs is reported 'pending'
-//   (the RCM shows OnlinePending/OfflinePending); the final result follows.
+// - An online or offline still running after pendingReportAfterMs is
+//   reported 'pending' (the RCM shows OnlinePending/OfflinePending; as in
+//   WSFC only these two entry points can pend); the final result follows.
 // - A thrown ClusterError fails the call with its code; any other exception
 //   with ERROR_EXCEPTION_IN_RESOURCE_CALL (5930).
 // - A call still running after the resource's DeadlockTimeout (answered or
@@ -31,7 +32,7 @@ import type { CallEffect, CallId, CallResult } from './calls.ts';
 
 /** The host's own limits; deadlines and DeadlockTimeout come with each resource. */
 export const resourceHostLimits = {
-  /** A call running longer than this is reported 'pending' (WSFC answers ERROR_IO_PENDING). */
+  /** An online/offline running longer than this is reported 'pending' (WSFC answers ERROR_IO_PENDING). */
   pendingReportAfterMs: 500,
 } as const;
 
@@ -192,10 +193,14 @@ export class ResourceHost {
     };
     unit.inFlight.add(call);
     const pendingAfter = this.options.pendingReportAfterMs ?? resourceHostLimits.pendingReportAfterMs;
+    if (effect.entryPoint === 'online' || effect.entryPoint === 'offline') {
+      call.timers.push(
+        clock.setTimer(pendingAfter, () => {
+          if (!call.answered) this.options.onResult?.({ type: 'callResult', resource: effect.resource, callId: effect.callId, outcome: 'pending' });
+        }),
+      );
+    }
     call.timers.push(
-      clock.setTimer(pendingAfter, () => {
-        if (!call.answered) this.options.onResult?.({ type: 'callResult', resource: effect.resource, callId: effect.callId, outcome: 'pending' });
-      }),
       clock.setTimer(effect.deadlineMs, () => this.deadlinePassed(call)),
       clock.setTimer(hosted.deadlockTimeoutMs, () => this.deadlocked(call)),
     );

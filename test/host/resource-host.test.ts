@@ -120,6 +120,16 @@ test('a call running past the pending threshold is reported pending, then its fi
   assert.deepEqual(results.map((r) => r.outcome), ['pending', 'ok']);
 });
 
+test('only online and offline report pending; other slow calls just finish', async () => {
+  const { clock, call, results } = setup({ R: { parameters: { OpenDelayMs: 2_000, IsAliveDelayMs: 2_000 } } });
+  const open = call('R', 'open');
+  const isAlive = call('R', 'isAlive');
+  await clock.advanceAsync(2_000);
+  assert.equal(open.result?.outcome, 'ok');
+  assert.equal(isAlive.result?.outcome, 'ok');
+  assert.deepEqual(results.map((r) => r.outcome), ['ok', 'ok']);
+});
+
 test('the deadline aborts the call and answers ERROR_RESOURCE_CALL_TIMED_OUT at once', async () => {
   const { clock, host, call, lines } = setup({ R: { parameters: { OnlineHang: 1 } } });
   const c = call('R', 'online', 1_000);
