@@ -125,48 +125,21 @@ function etcdCompare(keys: EtcdKeys, c: Compare): Etcd.ICompare {
 }
 
 /**
- * The etcd request for a store transaction.
- *
- * One semantic gap: etcd fails every value compare on a missing key, while the
- * store's contract says `value != x` holds for a missing key. So each
- * `value !=` compare is turned around: etcd checks `value == x` in an outer
- * transaction whose success branch is our failure branch and whose failure
- * branch nests the rest. `value == x` fails on a missing key, so the nested
- * part runs exactly when `value != x` holds in the store's sense. etcd allows
- * a key to be written in both branches of a nested transaction.
+ * The etcd request for a store transaction. The semantics match one to one,
+ * including etcd's rule that a value compare on a missing key is false.
  */
-export function txnRequest(keys: EtcdKeys, txn: Txn): { request: Etcd.ITxnRequest; nesting: number } {
+export function txnRequest(keys: EtcdKeys, txn: Txn): Etcd.ITxnRequest {
   validateTxn(txn);
-  const success = txn.success.map((op) => requestOp(keys, op));
-  const failure = (txn.failure ?? []).map((op) => requestOp(keys, op));
-  const negated = txn.compare.filter((c) => c.target === 'value' && c.op === '!=');
-  const direct = txn.compare.filter((c) => !(c.target === 'value' && c.op === '!='));
-  let request: Etcd.ITxnRequest = { compare: direct.map((c) => etcdCompare(keys, c)), success, failure };
-  for (const c of [...negated].reverse()) {
-    const equal: Compare = { key: c.key, target: 'value', op: '==', value: c.value as string };
-    request = { compare: [etcdCompare(keys, equal)], success: failure, failure: [{ request_txn: request }] };
-  }
-  return { request, nesting: negated.length };
+  return {
+    compare: txn.compare.map((c) => etcdCompare(keys, c)),
+    success: txn.success.map((op) => requestOp(keys, op)),
+    failure: (txn.failure ?? []).map((op) => requestOp(keys, op)),
+  };
 }
 
-/** Reads the outcome of a transaction built by txnRequest (unwrapping its nesting). */
-export function txnOutcome(
-  keys: EtcdKeys,
-  txn: Txn,
-  nesting: number,
-  response: Etcd.ITxnResponse,
-): { succeeded: boolean; revision: number; results: TxnOpResult[] } {
-  const revision = headerRevision(response.header);
-  let level = response;
-  for (let i = 0; i < nesting; i++) {
-    // An outer level succeeding means its `value ==` held: our transaction failed.
-    if (level.succeeded) return { succeeded: false, revision, results: opResults(keys, txn.failure ?? [], level.responses) };
-    const inner = level.responses[0]?.response_txn;
-    if (!inner) throw new StoreError('invalid', 'etcd answered a nested transaction without its inner result');
-    level = inner;
-  }
-  const ops = level.succeeded ? txn.success : (txn.failure ?? []);
-  return { succeeded: level.succeeded, revision, results: opResults(keys, ops, level.responses) };
+export function txnOutcome(keys: EtcdKeys, txn: Txn, response: Etcd.ITxnResponse): { succeeded: boolean; revision: number; results: TxnOpResult[] } {
+  const ops = response.succeeded ? txn.success : (txn.failure ?? []);
+  return { succeeded: response.succeeded, revision: headerRevision(response.header), results: opResults(keys, ops, response.responses) };
 }
 
 function opResults(keys: EtcdKeys, ops: readonly TxnOp[], responses: readonly Etcd.IResponseOp[]): TxnOpResult[] {

@@ -145,23 +145,20 @@ class EtcdStoreImpl implements EtcdStore {
 
   /** One cheap read with the dial deadline: proves etcd is there. */
   async probe(dialTimeoutMs: number): Promise<void> {
-    try {
-      await this.ns.kv.range({ key: this.keys.key('\0probe'), count_only: true }, { deadline: this.deadline(dialTimeoutMs) });
-    } catch (err) {
-      throw this.storeError(err, `connecting (dial timeout ${dialTimeoutMs} ms)`);
-    }
+    const deadline = this.deadline(dialTimeoutMs);
+    await this.read(`connecting (dial timeout ${dialTimeoutMs} ms)`, () => this.ns.kv.range({ key: this.keys.key('\0probe'), count_only: true }, { deadline }));
   }
 
   async get(key: string): Promise<KeyValue | undefined> {
     checkKey(key);
-    const res = await this.call(`get ${JSON.stringify(key)}`, () => this.ns.kv.range(getRequest(this.keys, key)));
+    const res = await this.read(`get ${JSON.stringify(key)}`, () => this.ns.kv.range(getRequest(this.keys, key)));
     const kv = res.kvs[0];
     return kv ? toKeyValue(this.keys, kv) : undefined;
   }
 
   async range(prefix: string): Promise<RangeResult> {
     checkPrefix(prefix);
-    const res = await this.call(`range ${JSON.stringify(prefix)}`, () => this.ns.kv.range(rangeRequest(this.keys, prefix)));
+    const res = await this.read(`range ${JSON.stringify(prefix)}`, () => this.ns.kv.range(rangeRequest(this.keys, prefix)));
     return { kvs: res.kvs.map((kv) => toKeyValue(this.keys, kv)), revision: headerRevision(res.header) };
   }
 
@@ -185,14 +182,14 @@ class EtcdStoreImpl implements EtcdStore {
   }
 
   async txn(txn: Txn): Promise<TxnResult> {
-    const { request, nesting } = txnRequest(this.keys, txn);
+    const request = txnRequest(this.keys, txn);
     const res = await this.call('txn', () => this.ns.kv.txn(request));
-    return txnOutcome(this.keys, txn, nesting, res);
+    return txnOutcome(this.keys, txn, res);
   }
 
   async revision(): Promise<number> {
     // etcd reports its revision in every response header; a count-only read is the cheapest.
-    const res = await this.call('revision', () => this.ns.kv.range({ key: this.keys.key('\0revision'), count_only: true }));
+    const res = await this.read('revision', () => this.ns.kv.range({ key: this.keys.key('\0revision'), count_only: true }));
     return headerRevision(res.header);
   }
 
@@ -211,7 +208,8 @@ class EtcdStoreImpl implements EtcdStore {
   async keepAlive(lease: LeaseId): Promise<void> {
     checkLeaseId(lease);
     const what = `keep lease ${lease} alive`;
-    const res = await this.call(what, async () => {
+    // A renewal is idempotent, so it may go to another endpoint if the first is down.
+    const res = await this.read(what, async () => {
       const stream = await this.ns.leaseClient.leaseKeepAlive({ deadline: this.deadline(this.requestTimeoutMs) });
       try {
         return await new Promise<{ TTL: string }>((resolve, reject) => {
@@ -236,9 +234,13 @@ class EtcdStoreImpl implements EtcdStore {
   async leaseTimeToLive(lease: LeaseId): Promise<number> {
     checkLeaseId(lease);
     try {
-      const res = await this.call(`lease ${lease} time to live`, () => this.ns.leaseClient.leaseTimeToLive({ ID: lease }));
-      const ttl = toNumber(res.TTL, 'TTL');
-      return ttl < 0 ? -1 : ttl;
+      const res = await this.read(`lease ${lease} time to live`, () => this.ns.leaseClient.leaseTimeToLive({ ID: lease }));
+      // etcd truncates the remaining time to whole seconds (2.9 s left reads
+      // as 2); the store reports it rounded up, as the embedded store does, so
+      // a just-renewed lease reads as its full TTL. 0 stays 0: the lease may
+      // already be past its expiry, waiting for etcd to revoke it.
+      const truncated = toNumber(res.TTL, 'TTL');
+      return truncated < 0 ? -1 : truncated === 0 ? 0 : truncated + 1;
     } catch (err) {
       if (err instanceof StoreError && err.kind === 'lease-not-found') return -1;
       throw err;
@@ -272,7 +274,7 @@ class EtcdStoreImpl implements EtcdStore {
   /** Whether etcd has compacted away the given revision (a read at it says so). */
   private async isCompacted(revision: number): Promise<boolean> {
     try {
-      await this.call(`read at revision ${revision}`, () => this.ns.kv.range({ key: this.keys.key('\0compacted'), count_only: true, revision }));
+      await this.read(`read at revision ${revision}`, () => this.ns.kv.range({ key: this.keys.key('\0compacted'), count_only: true, revision }));
       return false;
     } catch (err) {
       if (err instanceof StoreError && err.kind === 'compacted') return true;
@@ -414,12 +416,30 @@ class EtcdStoreImpl implements EtcdStore {
     if (this.closed) throw new StoreError('closed', `${what}: the etcd store (${this.endpointList()}) is closed`);
   }
 
+  /** Sends a request once; a failure becomes a StoreError. */
   private async call<T>(what: string, fn: () => Promise<T>): Promise<T> {
     this.assertOpen(what);
     try {
       return await fn();
     } catch (err) {
       throw this.storeError(err, what);
+    }
+  }
+
+  /**
+   * A request that is safe to repeat (a read, a lease renewal): if etcd was
+   * unavailable and there are other endpoints, it is sent again, once per
+   * endpoint; the failed endpoint is skipped meanwhile, so the retry goes to
+   * another one.
+   */
+  private async read<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.call(what, fn);
+      } catch (err) {
+        const retry = err instanceof StoreError && err.kind === 'unavailable' && attempt < this.endpoints.length && !this.closed;
+        if (!retry) throw err;
+      }
     }
   }
 
@@ -435,6 +455,7 @@ class EtcdStoreImpl implements EtcdStore {
       return new StoreError('lease-not-found', `${what}: lease not found (expired or revoked)`);
     }
     if (/compacted/i.test(message)) return new StoreError('compacted', `${what}: ${message}`);
+    if (/future revision/i.test(message)) return new StoreError('invalid', `${what}: ${message}`);
     if (/too large|too many operations|exceeds? .*(limit|max)/i.test(message)) return new StoreError('too-large', `${what}: ${message}`);
     if (/duplicate key|key is not provided|invalid argument|INVALID_ARGUMENT/i.test(message)) return new StoreError('invalid', `${what}: ${message}`);
     // Connection refused, deadline exceeded, no leader, a broken stream: etcd could not serve us.
