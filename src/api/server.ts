@@ -197,6 +197,19 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     // Wrong types are errors, not something to coerce; unknown fields are errors, not something to drop.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false, allErrors: false } },
     schemaErrorFormatter: (list, dataVar) => new Error(describeSchemaError(list as unknown as AjvError[], dataVar)),
+    // Requests that are not even valid HTTP are answered in the same shape before the socket closes.
+    clientErrorHandler: (err: NodeJS.ErrnoException, socket) => {
+      if (!socket.writable) return;
+      const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
+      const body = JSON.stringify(wireError('ERROR_INVALID_PARAMETER', tooLarge ? 'request headers are too large' : `malformed HTTP request (${err.code ?? err.message})`));
+      const status = tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request';
+      socket.end(`HTTP/1.1 ${status}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+    },
+    // Errors the router meets before any route runs (bad percent-encoding, over-long parameters) get the same body.
+    frameworkErrors: (err, _req, reply) => {
+      const status = typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 400;
+      void (reply as FastifyReply).code(status).send(wireError('ERROR_INVALID_PARAMETER', `invalid request: ${err.message}`));
+    },
   });
 
   await app.register(swagger, {
