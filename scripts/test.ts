@@ -24,6 +24,9 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env):
 function runAsync(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<number> {
   return new Promise((resolve) => {
     const child = spawn(cmd, args, { stdio: 'inherit', env });
+    // If this process is told to stop, the tests stop too (etcd's own handler stops etcd and exits).
+    const forward = (signal: NodeJS.Signals): void => void child.kill(signal);
+    for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, forward);
     child.on('error', () => resolve(1));
     child.on('exit', (code) => resolve(code ?? 1));
   });
