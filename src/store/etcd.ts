@@ -62,7 +62,7 @@ const watchCancelTimeoutMs = 1_000;
  */
 const watchReconnectDelayMsInitial = 100;
 const watchReconnectDelayMsMax = 500;
-/** etcd's minimum lease TTL is about this; it rounds shorter TTLs up. */
+/** The store contract's minimum TTL. etcd raises TTLs below its own minimum (about 2 s with default timing) to that. */
 const leaseTtlSecondsMin = 1;
 /** With several endpoints, one that failed is skipped for this long so calls go to the others. */
 const endpointSkipAfterFailureMs = 1_000;

@@ -7,6 +7,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { EtcdKeys, prefixEnd } from '../../src/store/etcd-codec.ts';
 import { openEtcdStore, type EtcdStore } from '../../src/store/etcd.ts';
 import { StoreError, type WatchEvent } from '../../src/store/store.ts';
 import { startEtcd, useTestEtcd } from '../support/etcd.ts';
@@ -89,6 +90,19 @@ storeConformance('etcd', async () => {
 async function open(name: string, extra: Partial<Parameters<typeof openEtcdStore>[0]> = {}): Promise<EtcdStore> {
   return openEtcdStore({ endpoints: [endpoint], prefix: freshNamespace(name), ...extra });
 }
+
+describe('etcd store: key ranges', () => {
+  test('a prefix range ends at the next key after every key with that prefix', () => {
+    assert.deepEqual(prefixEnd(Buffer.from('a/')), Buffer.from('a0'));
+    assert.deepEqual(prefixEnd(Buffer.from([0x61, 0xff])), Buffer.from('b'));
+    assert.deepEqual(prefixEnd(Buffer.from([0xff, 0xff])), Buffer.from([0]), 'no upper bound');
+    const keys = new EtcdKeys('ns/');
+    assert.deepEqual(keys.prefixRange(''), { key: Buffer.from('ns/'), range_end: Buffer.from('ns0') });
+    assert.deepEqual(new EtcdKeys('').prefixRange(''), { key: Buffer.from([0]), range_end: Buffer.from([0]) }, 'the whole keyspace');
+    assert.equal(keys.unprefix(Buffer.from('ns/a/b')), 'a/b');
+    assert.throws(() => keys.unprefix(Buffer.from('other/a')));
+  });
+});
 
 describe('etcd store: namespaces', () => {
   test('stores under different prefixes see only their own keys, events and deletions', async () => {
