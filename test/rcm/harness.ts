@@ -287,10 +287,10 @@ export class ScenarioRun {
         (r.until === undefined || this.now < r.until) &&
         (r.first === undefined || n <= r.first),
     );
-    if (rule?.hang) return;
     const deliver = (outcome: 'ok' | 'pending' | 'failed', error?: ClusterErrorValue): void =>
       this.feed(node, { type: 'callResult', now: this.now, resource: e.resource, callId: e.callId, outcome, ...(error ? { error } : {}) });
     if (rule?.pendingMs !== undefined) this.at(this.now + rule.pendingMs, () => deliver('pending'));
+    if (rule?.hang) return;
     const at = this.now + (rule?.delayMs ?? 0);
     if (rule?.fail !== undefined) {
       const fail = rule.fail;
