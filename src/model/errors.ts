@@ -22,6 +22,7 @@ const table = {
   ERROR_IO_PENDING: [997, 'Overlapped I/O operation is in progress.'],
   ERROR_KEY_DELETED: [1018, 'Illegal operation attempted on a registry key that has been marked for deletion.'],
   ERROR_CIRCULAR_DEPENDENCY: [1059, 'Circular service dependency was specified.'],
+  ERROR_NOT_FOUND: [1168, 'Element not found.'],
   ERROR_TIMEOUT: [1460, 'This operation returned because the timeout period expired.'],
   ERROR_DEPENDENT_RESOURCE_EXISTS: [5001, 'The cluster resource cannot be moved to another group because other resources are dependent on it.'],
   ERROR_DEPENDENCY_NOT_FOUND: [5002, 'The cluster resource dependency cannot be found.'],

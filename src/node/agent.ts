@@ -1,0 +1,512 @@
+// The node agent: the shell around one node's RCM. It feeds the RCM inputs
+// (configuration, ownership, operations, entry-point results, timers), executes
+// its effects (entry-point calls through the resource host, timers on the
+// injected clock, log lines, store writes) and keeps the node's membership
+// lease. Agents talk to each other only through the store.
+import type { Clock, TimerHandle } from '../model/clock.ts';
+import { ClusterError, clusterError, type ClusterErrorValue } from '../model/errors.ts';
+import { messages, type LogMessage } from '../model/messages.ts';
+import type { NodeConfig } from '../model/objects.ts';
+import type { PropertyValue } from '../model/properties.ts';
+import { createRcm, step, resourceStatus, type RcmEffect, type RcmInput, type RcmLimits, type RcmState } from '../rcm/index.ts';
+import { ResourceHost } from '../host/index.ts';
+import type { ResourceTypeRegistry } from '../types/index.ts';
+import type { ClusterLogWriter } from '../log/writer.ts';
+import { ClusterDatabase } from '../database/registry.ts';
+import { ClusterConfigStore } from '../database/config.ts';
+import type { LeaseId, Store, Watcher } from '../store/store.ts';
+import { StoreError } from '../store/store.ts';
+import { keys, nameAfter } from './keys.ts';
+import { defaultAgentLimits, type AgentLimits } from './limits.ts';
+import {
+  decodeMove,
+  decodeOpRequest,
+  decodeOpResult,
+  decodeOwner,
+  encode,
+  type MoveRecord,
+  type OpRequest,
+  type OpResult,
+  type OwnerRecord,
+  type ResourceReport,
+} from './records.ts';
+import { OrderedPublisher } from './reports.ts';
+import { Coordinator } from './coordinator.ts';
+
+export interface NodeAgentOptions {
+  readonly node: NodeConfig;
+  readonly store: Store;
+  readonly clock: Clock;
+  readonly types: ResourceTypeRegistry;
+  readonly log: ClusterLogWriter;
+  readonly limits?: Partial<AgentLimits>;
+  readonly rcmLimits?: Partial<RcmLimits>;
+  /**
+   * Keep the cluster API unavailable to resource types (their cluster database
+   * reads fail with ERROR_SHARING_PAUSED, 70) until bringApiOnline(): the node
+   * start of the seed document, where Open ran before the API was up.
+   */
+  readonly holdApiOffline?: boolean;
+}
+
+type AgentPhase = 'new' | 'running' | 'stopped';
+
+export class NodeAgent {
+  readonly node: NodeConfig;
+  readonly limits: AgentLimits;
+  readonly config: ClusterConfigStore;
+  readonly host: ResourceHost;
+  private rcm: RcmState;
+  private readonly store: Store;
+  private readonly clock: Clock;
+  private readonly log: ClusterLogWriter;
+  private phase: AgentPhase = 'new';
+  private apiOnline = false;
+  private readonly inbox: RcmInput[] = [];
+  private dispatching = false;
+  private readonly timers = new Map<string, TimerHandle>();
+  private readonly watchers: Watcher[] = [];
+  private lease: LeaseId | undefined;
+  private leaseRenewedAt = 0;
+  private keepAliveTimer: TimerHandle | undefined;
+  /** Groups this node owns, with the ownership epoch (the owner key's modRevision). */
+  private readonly owned = new Map<string, number>();
+  /** Operations already fed to the RCM (the ops watch may replay them). */
+  private readonly seenOps = new Set<string>();
+  /** Moves started here: moveId -> the operation that asked for it. */
+  private readonly moveOps = new Map<string, string>();
+  private readonly publisher: OrderedPublisher;
+  private configRefresh: Promise<void> | undefined;
+  private configDirty = false;
+  readonly coordinator: Coordinator;
+
+  constructor(private readonly options: NodeAgentOptions) {
+    this.node = options.node;
+    this.store = options.store;
+    this.clock = options.clock;
+    this.log = options.log;
+    this.limits = { ...defaultAgentLimits, ...options.limits };
+    this.config = new ClusterConfigStore(new ClusterDatabase(options.store));
+    this.rcm = createRcm(options.node, options.rcmLimits);
+    this.publisher = new OrderedPublisher(options.store, (e) => this.storeWriteFailed('report', e));
+    this.host = new ResourceHost({
+      clock: options.clock,
+      types: options.types,
+      services: {
+        clock: options.clock,
+        clusterDatabase: { readParameters: (resource) => this.readParameters(resource) },
+      },
+      directory: {
+        lookup: (resource) => {
+          const r = this.rcm.config.resources.get(resource);
+          if (!r) return undefined;
+          return { type: r.type, parameters: r.parameters, deadlockTimeoutMs: r.common.DeadlockTimeout, epoch: this.owned.get(r.group) ?? 0 };
+        },
+      },
+      log: (m) => this.writeLog(m),
+      onResult: (r) => {
+        // The final result also resolves call(); pending ones only come here.
+        if (r.outcome === 'pending') this.dispatch({ type: 'callResult', now: this.clock.now(), resource: r.resource, callId: String(r.callId), outcome: 'pending' });
+      },
+    });
+    this.coordinator = new Coordinator({ node: options.node, store: options.store, clock: options.clock, config: this.config, limits: this.limits, log: (m) => this.writeLog(m) });
+  }
+
+  get running(): boolean {
+    return this.phase === 'running';
+  }
+
+  /** The RCM's state (read-only view, for tests and the simulator). */
+  get rcmState(): RcmState {
+    return this.rcm;
+  }
+
+  /** Joins the cluster: membership lease, configuration, ownership and operations watches, coordinator election. */
+  async start(): Promise<void> {
+    if (this.phase !== 'new') throw new ClusterError('ERROR_INVALID_STATE', `node ${this.node.name} was already started`);
+    this.phase = 'running';
+    this.writeLog({ level: 'INFO', component: 'CS', text: `Starting node ${this.node.name}(${this.node.id}).` });
+    await this.join();
+    const snapshot = await this.config.snapshot();
+    this.dispatch({ type: 'configure', now: this.clock.now(), config: snapshot });
+    this.watchers.push(
+      await this.config.watch(() => this.refreshConfig(), { fromRevision: snapshot.revision + 1, onError: (e) => this.watchFailed('configuration', e) }),
+    );
+    const owners = await this.store.range(keys.owners);
+    for (const kv of owners.kvs) await this.onOwnerChanged(nameAfter(keys.owners, kv.key), kv.value, kv.modRevision);
+    this.watchers.push(
+      await this.store.watchPrefix(
+        keys.owners,
+        (events) => {
+          for (const e of events) void this.onOwnerChanged(nameAfter(keys.owners, e.kv.key), e.type === 'put' ? e.kv.value : undefined, e.kv.modRevision);
+        },
+        { fromRevision: owners.revision + 1, onError: (e) => this.watchFailed('ownership', e) },
+      ),
+    );
+    const ops = await this.store.range(keys.opsOf(this.node.name));
+    for (const kv of ops.kvs) this.onOp(kv.key, kv.value);
+    this.watchers.push(
+      await this.store.watchPrefix(
+        keys.opsOf(this.node.name),
+        (events) => {
+          for (const e of events) if (e.type === 'put') this.onOp(e.kv.key, e.kv.value);
+        },
+        { fromRevision: ops.revision + 1, onError: (e) => this.watchFailed('operations', e) },
+      ),
+    );
+    if (!this.options.holdApiOffline) this.bringApiOnline();
+    await this.coordinator.start(() => this.lease);
+  }
+
+  /** The cluster API becomes available to resource types ([API] Online.). */
+  bringApiOnline(): void {
+    if (this.apiOnline) return;
+    this.apiOnline = true;
+    this.writeLog(messages.apiOnline());
+  }
+
+  /**
+   * Leaves the cluster. graceful: the lease is revoked so others take over at
+   * once; otherwise (a crash) it simply stops renewing and expires. Either way
+   * resources are stopped first, as a node's watchdog would stop them.
+   */
+  async stop(options: { graceful: boolean } = { graceful: true }): Promise<void> {
+    if (this.phase !== 'running') return;
+    for (const group of [...this.owned.keys()]) this.dispatch({ type: 'releaseGroup', now: this.clock.now(), group });
+    this.phase = 'stopped';
+    await this.coordinator.stop();
+    for (const w of this.watchers.splice(0)) await w.cancel().catch(() => undefined);
+    for (const t of this.timers.values()) this.clock.clearTimer(t);
+    this.timers.clear();
+    if (this.keepAliveTimer) this.clock.clearTimer(this.keepAliveTimer);
+    this.host.stop();
+    if (options.graceful) {
+      await this.publisher.flushed();
+      if (this.lease) await this.store.revokeLease(this.lease).catch(() => undefined);
+      this.writeLog({ level: 'INFO', component: 'CS', text: `Node ${this.node.name}(${this.node.id}) stopped.` });
+    }
+    this.publisher.close();
+    this.log.flush();
+  }
+
+  /** Feeds one input to the RCM; inputs arriving while effects run are queued, never nested. */
+  dispatch(input: RcmInput): void {
+    if (this.phase === 'stopped') return;
+    this.inbox.push(input);
+    if (this.dispatching) return;
+    this.dispatching = true;
+    try {
+      for (let next = this.inbox.shift(); next; next = this.inbox.shift()) {
+        const result = step(this.rcm, next);
+        this.rcm = result.state;
+        for (const effect of result.effects) this.execute(effect);
+      }
+    } finally {
+      this.dispatching = false;
+    }
+  }
+
+  // ---- effects ----
+
+  private execute(effect: RcmEffect): void {
+    switch (effect.type) {
+      case 'call':
+        void this.host.call(effect).then((r) =>
+          this.dispatch({ type: 'callResult', now: this.clock.now(), resource: r.resource, callId: String(r.callId), outcome: r.outcome, ...(r.error ? { error: r.error } : {}) }),
+        );
+        return;
+      case 'setTimer': {
+        this.cancelTimer(effect.timerId);
+        const handle = this.clock.setTimer(effect.at - this.clock.now(), () => {
+          this.timers.delete(effect.timerId);
+          this.dispatch({ type: 'timer', now: this.clock.now(), timerId: effect.timerId });
+        });
+        this.timers.set(effect.timerId, handle);
+        return;
+      }
+      case 'cancelTimer':
+        this.cancelTimer(effect.timerId);
+        return;
+      case 'log':
+        this.writeLog(effect.message);
+        return;
+      case 'transition': {
+        const status = resourceStatus(this.rcm, effect.resource);
+        const report: ResourceReport = {
+          group: effect.group,
+          state: effect.to,
+          stateSeq: effect.seq,
+          epoch: this.owned.get(effect.group) ?? 0,
+          ...(status?.lastError && effect.to !== 'Online' ? { lastError: status.lastError } : {}),
+        };
+        this.publisher.publish(keys.state(this.node.name, effect.resource), encode(report));
+        return;
+      }
+      case 'setPersistentState':
+        this.background('PersistentState', this.config.setResourceCommon(effect.resource, { PersistentState: effect.value }));
+        return;
+      case 'reply':
+        if (!effect.ok) this.writeResult({ opId: effect.requestId, done: true, ok: false, ...(effect.error ? { error: effect.error } : {}) });
+        return;
+      case 'operationEnded':
+        this.writeResult({ opId: effect.requestId, done: true, ok: effect.ok, ...(effect.error ? { error: effect.error } : {}) });
+        return;
+      case 'requestFailover':
+        this.background('failover request', this.store.put(keys.failoverRequest(effect.group), encode({ node: this.node.name, resource: effect.resource, reason: effect.reason, at: this.clock.now() })));
+        return;
+      case 'moveStarted': {
+        this.moveOps.set(effect.moveId, effect.requestId);
+        const record: MoveRecord = {
+          moveId: effect.moveId,
+          group: effect.group,
+          from: effect.from,
+          to: effect.to,
+          phase: 'offline-on-source',
+          startedAt: this.clock.now(),
+          deadlineAt: effect.deadlineAt,
+          returnToSourceOnError: effect.returnToSourceOnError,
+          opId: effect.requestId,
+        };
+        this.publisher.publish(keys.move(effect.group), encode({ ...record, kind: effect.kind }));
+        return;
+      }
+      case 'movePhase':
+        this.background('move phase', this.updateMove(effect.group, effect.moveId, (m) => ({ ...m, phase: publicPhase(effect.phase) })));
+        return;
+      case 'transferOwnership':
+        this.background('ownership transfer', this.transferOwnership(effect.group, effect.from, effect.to, effect.reason, effect.moveId));
+        return;
+      case 'moveEnded':
+        this.background('move end', this.endMove(effect));
+        return;
+    }
+  }
+
+  private cancelTimer(timerId: string): void {
+    const t = this.timers.get(timerId);
+    if (t) this.clock.clearTimer(t);
+    this.timers.delete(timerId);
+  }
+
+  private writeLog(m: LogMessage): void {
+    this.log.writeMessage(m);
+  }
+
+  private background(what: string, p: Promise<unknown>): void {
+    p.catch((e: unknown) => this.storeWriteFailed(what, e));
+  }
+
+  private storeWriteFailed(what: string, e: unknown): void {
+    if (this.phase !== 'running') return;
+    this.writeLog({ level: 'ERR', component: 'RCM', text: `Store write for ${what} failed: ${e instanceof Error ? e.message : String(e)}` });
+  }
+
+  private watchFailed(what: string, e: Error): void {
+    if (this.phase !== 'running') return;
+    this.writeLog({ level: 'ERR', component: 'RCM', text: `Watch of ${what} failed: ${e.message}` });
+  }
+
+  // ---- membership ----
+
+  private async join(): Promise<void> {
+    this.lease = await this.store.grantLease(this.limits.leaseTtlSeconds);
+    await this.store.put(keys.member(this.node.name), encode({ id: this.node.id, startedAt: this.clock.now() }), { lease: this.lease });
+    this.leaseRenewedAt = this.clock.now();
+    this.writeLog(messages.nodeUp(this.node.name, this.node.id));
+    this.scheduleKeepAlive();
+  }
+
+  private scheduleKeepAlive(): void {
+    this.keepAliveTimer = this.clock.setTimer(this.limits.leaseKeepAliveIntervalMs, () => void this.keepAlive());
+  }
+
+  private async keepAlive(): Promise<void> {
+    if (this.phase !== 'running' || !this.lease) return;
+    try {
+      await this.store.keepAlive(this.lease);
+      this.leaseRenewedAt = this.clock.now();
+    } catch (e) {
+      const lost = e instanceof StoreError && e.kind === 'lease-not-found';
+      const silentForMs = this.clock.now() - this.leaseRenewedAt;
+      if (lost || silentForMs >= this.limits.leaseTtlSeconds * 1000 - this.limits.selfFenceMarginMs) {
+        this.selfFence(lost ? 'the membership lease expired' : `the lease was not renewed for ${silentForMs} ms`);
+        if (this.phase === 'running') await this.join().catch((err: unknown) => this.storeWriteFailed('rejoin', err));
+        return;
+      }
+    }
+    if (this.phase === 'running') this.scheduleKeepAlive();
+  }
+
+  /** Stops every resource this node hosts, before its lease can expire and another node takes over. */
+  private selfFence(why: string): void {
+    this.writeLog({ level: 'ERR', component: 'NM', text: `Node ${this.node.name} lost its membership (${why}); terminating every resource it hosts.` });
+    for (const group of [...this.owned.keys()]) {
+      this.owned.delete(group);
+      this.dispatch({ type: 'releaseGroup', now: this.clock.now(), group });
+    }
+  }
+
+  // ---- configuration and ownership ----
+
+  /** Re-reads the configuration after a change; changes arriving meanwhile are folded into one more read. */
+  private refreshConfig(): void {
+    this.configDirty = true;
+    this.configRefresh ??= (async () => {
+      while (this.configDirty && this.phase === 'running') {
+        this.configDirty = false;
+        try {
+          const snapshot = await this.config.snapshot();
+          this.dispatch({ type: 'configure', now: this.clock.now(), config: snapshot });
+        } catch (e) {
+          this.storeWriteFailed('configuration read', e);
+        }
+      }
+    })().finally(() => (this.configRefresh = undefined));
+  }
+
+  private async onOwnerChanged(group: string, value: string | undefined, epoch: number): Promise<void> {
+    if (this.phase !== 'running') return;
+    const owner = value === undefined ? undefined : decodeOwner(value);
+    const mine = owner?.node === this.node.name;
+    const had = this.owned.has(group);
+    if (mine && !had) {
+      this.owned.set(group, epoch);
+      const move = owner.moveId ? await this.moveFor(group, owner.moveId) : undefined;
+      this.dispatch({
+        type: 'acquireGroup',
+        now: this.clock.now(),
+        group,
+        epoch,
+        reason: owner.reason,
+        ...(move ? { move: { moveId: move.moveId, from: move.from, deadlineAt: move.deadlineAt, returnToSourceOnError: move.returnToSourceOnError, kind: move.kind } } : {}),
+      });
+    } else if (mine && had) {
+      this.owned.set(group, epoch);
+    } else if (!mine && had) {
+      this.owned.delete(group);
+      this.dispatch({ type: 'releaseGroup', now: this.clock.now(), group });
+    }
+  }
+
+  private async moveFor(group: string, moveId: string): Promise<(MoveRecord & { kind?: 'Manual' | 'Failover' | 'Failback' }) | undefined> {
+    await this.publisher.flushed();
+    const kv = await this.store.get(keys.move(group));
+    const move = kv && decodeMove(kv.value);
+    return move && move.moveId === moveId ? move : undefined;
+  }
+
+  /** Passes ownership in one transaction guarded by the epoch this node holds; the key's new modRevision is the new epoch. */
+  private async transferOwnership(group: string, from: string, to: string, reason: 'move' | 'return', moveId: string): Promise<void> {
+    await this.publisher.flushed();
+    const key = keys.owner(group);
+    const epoch = this.owned.get(group);
+    const record: OwnerRecord = { node: to, reason, moveId };
+    const r = await this.store.txn({
+      compare: epoch === undefined ? [{ key, target: 'version', op: '==', value: 0 }] : [{ key, target: 'modRevision', op: '==', value: epoch }],
+      success: [{ type: 'put', key, value: encode(record) }],
+    });
+    if (!r.succeeded) {
+      this.writeLog({ level: 'ERR', component: 'RCM', text: `Ownership of group ${group} changed meanwhile; transfer from ${from} to ${to} not done.` });
+    }
+  }
+
+  private async updateMove(group: string, moveId: string, change: (m: MoveRecord) => MoveRecord): Promise<void> {
+    await this.publisher.flushed();
+    const key = keys.move(group);
+    const kv = await this.store.get(key);
+    const move = kv && decodeMove(kv.value);
+    if (!kv || !move || move.moveId !== moveId) return;
+    await this.store.txn({ compare: [{ key, target: 'modRevision', op: '==', value: kv.modRevision }], success: [{ type: 'put', key, value: encode(change(move)) }] });
+  }
+
+  private async endMove(effect: Extract<RcmEffect, { type: 'moveEnded' }>): Promise<void> {
+    let opId: string | undefined;
+    await this.updateMove(effect.group, effect.moveId, (m) => {
+      opId = m.opId;
+      return {
+        ...m,
+        phase: 'ended',
+        outcome: effect.outcome,
+        ...(effect.error ? { error: { ...effect.error, ...(effect.resource ? { resource: effect.resource } : {}) } } : {}),
+      };
+    });
+    if (opId) {
+      this.writeResult({
+        opId,
+        done: true,
+        ok: effect.outcome === 'completed',
+        ...(effect.error ? { error: effect.error } : effect.outcome === 'returned' ? { error: clusterError('ERROR_RESOURCE_FAILED', `group ${effect.group} returned to its source node`) } : {}),
+      });
+    }
+  }
+
+  // ---- operations ----
+
+  private onOp(key: string, value: string): void {
+    const req = decodeOpRequest(value);
+    if (!req || this.seenOps.has(req.opId)) return;
+    this.seenOps.add(req.opId);
+    const op = toOperation(req);
+    if (!op) {
+      this.writeResult({ opId: req.opId, done: true, ok: false, error: clusterError('ERROR_INVALID_PARAMETER', `operation ${req.opId}: unknown kind ${JSON.stringify(req.kind)}`) });
+      return;
+    }
+    // The request has been taken; its record is no longer needed.
+    this.background('operation cleanup', this.store.delete(key));
+    this.dispatch({ type: 'request', now: this.clock.now(), requestId: req.opId, op });
+  }
+
+  private writeResult(result: Omit<OpResult, 'kind' | 'target'>): void {
+    this.background(
+      'operation result',
+      (async () => {
+        await this.publisher.flushed();
+        const key = keys.result(result.opId);
+        const kv = await this.store.get(key);
+        const previous = kv ? decodeOpResult(kv.value) : undefined;
+        if (previous?.done) return; // the first outcome stands
+        await this.store.put(key, encode({ ...previous, ...result }));
+      })(),
+    );
+  }
+
+  // ---- the cluster database as resource types see it ----
+
+  private async readParameters(resource: string): Promise<Record<string, PropertyValue>> {
+    if (!this.apiOnline) {
+      throw new ClusterError('ERROR_SHARING_PAUSED', `cluster API of node ${this.node.name} is not online yet; cannot read the Parameters key of ${resource}`);
+    }
+    const r = await this.config.getResource(resource);
+    return { ...r.parameters };
+  }
+}
+
+function publicPhase(phase: string): MoveRecord['phase'] {
+  if (phase === 'return-offline') return 'offline-on-source';
+  if (phase === 'return-transfer') return 'transfer';
+  return phase as MoveRecord['phase'];
+}
+
+function toOperation(req: OpRequest): Extract<RcmInput, { type: 'request' }>['op'] | undefined {
+  switch (req.kind) {
+    case 'onlineGroup':
+    case 'offlineGroup':
+      return { op: req.kind, group: req.target };
+    case 'onlineResource':
+    case 'offlineResource':
+    case 'failResource':
+    case 'resetResource':
+      return { op: req.kind, resource: req.target };
+    case 'moveGroup':
+      return {
+        op: 'moveGroup',
+        group: req.target,
+        target: req.to ?? 'best',
+        ...(req.returnToSourceOnError ? { returnToSourceOnError: true } : {}),
+        ...(req.moveKind ? { kind: req.moveKind } : {}),
+      };
+  }
+  return undefined;
+}
+
+export type { ClusterErrorValue };

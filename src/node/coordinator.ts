@@ -1,0 +1,265 @@
+// The coordinator: one node, elected through the store, runs the placement and
+// failover policy. It gives unowned groups an owner, fails the groups of a Down
+// node over (only after that node's lease is gone), answers restart-threshold
+// failover requests, ends moves whose node died, and does failback. Every
+// ownership change is a transaction guarded by the owner key's revision, so two
+// coordinators can never both win.
+import type { Clock, TimerHandle } from '../model/clock.ts';
+import { clusterError } from '../model/errors.ts';
+import { messages, type LogMessage } from '../model/messages.ts';
+import type { NodeConfig } from '../model/objects.ts';
+import { chooseTarget, decideFailback, decideFailover, isPlacementError, planNodeDown } from '../policy/index.ts';
+import type { ClusterConfigStore } from '../database/config.ts';
+import type { LeaseId, Store, Watcher } from '../store/store.ts';
+import { keys, nameAfter } from './keys.ts';
+import type { AgentLimits } from './limits.ts';
+import { decodeObject, encode, type MoveRecord, type OpRequest, type OwnerRecord, type OwnershipReason } from './records.ts';
+import { readRuntimeView, type RuntimeView } from './view.ts';
+
+export interface CoordinatorOptions {
+  readonly node: NodeConfig;
+  readonly store: Store;
+  readonly clock: Clock;
+  readonly config: ClusterConfigStore;
+  readonly limits: AgentLimits;
+  readonly log: (m: LogMessage) => void;
+}
+
+export class Coordinator {
+  private leader = false;
+  private running = false;
+  private lease: () => LeaseId | undefined = () => undefined;
+  private watchers: Watcher[] = [];
+  private sweepTimer: TimerHandle | undefined;
+  private sweeping: Promise<void> | undefined;
+  private sweepAgain = false;
+  /** Groups whose failover is already handled, by the owner epoch it was decided on. */
+  private readonly handled = new Map<string, number>();
+  private opCounter = 0;
+
+  constructor(private readonly o: CoordinatorOptions) {}
+
+  get isLeader(): boolean {
+    return this.leader;
+  }
+
+  /** Starts competing for the coordinator role with the node's own lease, so the role ends with the node. */
+  async start(lease: () => LeaseId | undefined): Promise<void> {
+    this.running = true;
+    this.lease = lease;
+    this.watchers.push(
+      await this.o.store.watchPrefix(keys.coordinator, (events) => {
+        if (events.some((e) => e.type === 'delete')) void this.campaign();
+      }),
+    );
+    await this.campaign();
+    this.scheduleSweep();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.leader = false;
+    if (this.sweepTimer) this.o.clock.clearTimer(this.sweepTimer);
+    for (const w of this.watchers.splice(0)) await w.cancel().catch(() => undefined);
+    await this.sweeping?.catch(() => undefined);
+  }
+
+  private async campaign(): Promise<void> {
+    const lease = this.lease();
+    if (!this.running || !lease) return;
+    const r = await this.o.store.txn({
+      compare: [{ key: keys.coordinator, target: 'version', op: '==', value: 0 }],
+      success: [{ type: 'put', key: keys.coordinator, value: encode({ node: this.o.node.name }), lease }],
+      failure: [{ type: 'get', key: keys.coordinator }],
+    }).catch(() => undefined);
+    if (!r) return;
+    const holder = r.succeeded ? this.o.node.name : (() => {
+      const first = r.results[0];
+      return first?.type === 'get' && first.kv ? decodeObject(first.kv.value)?.node : undefined;
+    })();
+    const wasLeader = this.leader;
+    this.leader = holder === this.o.node.name;
+    if (this.leader && !wasLeader) {
+      this.o.log({ level: 'INFO', component: 'RCM', text: `Node ${this.o.node.name} is the coordinator.` });
+      this.requestSweep();
+    }
+  }
+
+  private scheduleSweep(): void {
+    if (!this.running) return;
+    this.sweepTimer = this.o.clock.setTimer(this.o.limits.coordinatorSweepIntervalMs, () => {
+      this.requestSweep();
+      this.scheduleSweep();
+    });
+  }
+
+  /** Runs one sweep now, or one more after the current one. */
+  requestSweep(): void {
+    if (!this.running || !this.leader) return;
+    if (this.sweeping) {
+      this.sweepAgain = true;
+      return;
+    }
+    this.sweeping = (async () => {
+      do {
+        this.sweepAgain = false;
+        try {
+          await this.sweep();
+        } catch (e) {
+          if (this.running) this.o.log({ level: 'ERR', component: 'RCM', text: `Coordinator sweep failed: ${e instanceof Error ? e.message : String(e)}` });
+        }
+      } while (this.sweepAgain && this.running && this.leader);
+    })().finally(() => (this.sweeping = undefined));
+  }
+
+  /** One pass of the coordinator's duties over a fresh view of the cluster. */
+  async sweep(): Promise<void> {
+    const view = await readRuntimeView(this.o.store, await this.o.config.snapshot());
+    if (!this.leader || !this.running) return;
+    await this.failOverDownNodes(view);
+    await this.placeUnownedGroups(view);
+    await this.answerFailoverRequests(view);
+    await this.endExpiredMoves(view);
+    await this.failBack(view);
+  }
+
+  private async failOverDownNodes(view: RuntimeView): Promise<void> {
+    const downOwners = new Set<string>();
+    for (const [group, owner] of view.owners) {
+      if (!view.members.has(owner.node) && this.handled.get(group) !== owner.epoch) downOwners.add(owner.node);
+    }
+    for (const down of downOwners) {
+      const plan = planNodeDown(view.policy, down);
+      this.o.log(messages.nodeDown(down, view.config.nodes.find((n) => n.name === down)?.id ?? 0));
+      for (const d of plan.decisions) {
+        const owner = view.owners.get(d.group);
+        if (!owner || this.handled.get(d.group) === owner.epoch) continue;
+        await this.endMoveOfDeadNode(view, d.group, down);
+        const target = d.target;
+        if (isPlacementError(target)) {
+          this.handled.set(d.group, owner.epoch);
+          this.o.log({ level: 'ERR', component: 'RCM', text: `Group ${d.group} cannot fail over from ${down}: ${target.message}` });
+          continue;
+        }
+        const group = view.config.groups.find((g) => g.name === d.group);
+        if (!group) continue;
+        const history = await this.failoverHistory(d.group);
+        const decision = decideFailover({ group: d.group, common: group.common, nodeCount: view.config.nodes.length, history, nowMs: this.o.clock.now() });
+        if (!decision.allowed) {
+          this.handled.set(d.group, owner.epoch);
+          this.o.log(decision.log);
+          continue;
+        }
+        const moved = await this.setOwner(d.group, owner.epoch, { node: target.node, reason: 'failover' });
+        if (moved) {
+          this.handled.set(d.group, owner.epoch);
+          await this.o.store.put(keys.failovers(d.group), encode({ history: decision.history }));
+          this.o.log(messages.moveAboutToSucceed(d.group, down, view.config.nodes.find((n) => n.name === down)?.id ?? 0, target.node, view.config.nodes.find((n) => n.name === target.node)?.id ?? 0, 'Failover', decision.history.length));
+        }
+      }
+    }
+  }
+
+  /** A move whose source or target died ends here (the group fails over instead). */
+  private async endMoveOfDeadNode(view: RuntimeView, group: string, down: string): Promise<void> {
+    const move = view.moves.get(group);
+    if (!move || move.outcome || (move.from !== down && move.to !== down)) return;
+    const error = clusterError('ERROR_CLUSTER_NODE_DOWN', `move of group ${group} from ${move.from} to ${move.to}: node ${down} went down; the group fails over instead`);
+    await this.finishMove(move, 'failed', error);
+  }
+
+  private async endExpiredMoves(view: RuntimeView): Promise<void> {
+    const now = this.o.clock.now();
+    for (const move of view.moves.values()) {
+      // The RCMs end their moves at the deadline themselves; this catches a move whose nodes could not.
+      if (move.outcome || now < move.deadlineAt + this.o.limits.coordinatorSweepIntervalMs * 5) continue;
+      await this.finishMove(move, 'failed', clusterError('ERROR_TIMEOUT', `move of group ${move.group} from ${move.from} to ${move.to} passed its deadline`));
+    }
+  }
+
+  private async finishMove(move: MoveRecord, outcome: 'failed', error: ReturnType<typeof clusterError>): Promise<void> {
+    const key = keys.move(move.group);
+    const kv = await this.o.store.get(key);
+    if (!kv) return;
+    await this.o.store.txn({
+      compare: [{ key, target: 'modRevision', op: '==', value: kv.modRevision }],
+      success: [{ type: 'put', key, value: encode({ ...move, phase: 'ended', outcome, error }) }],
+    });
+    this.o.log(messages.moveFailed(move.group, move.to, 0, '-', error.name, error.code, error.message));
+    if (move.opId) {
+      const rk = keys.result(move.opId);
+      const prev = await this.o.store.get(rk);
+      const prevObj = prev ? decodeObject(prev.value) : undefined;
+      if (prevObj?.done !== true) await this.o.store.put(rk, encode({ ...prevObj, opId: move.opId, done: true, ok: false, error }));
+    }
+  }
+
+  private async placeUnownedGroups(view: RuntimeView): Promise<void> {
+    for (const group of view.config.groups) {
+      if (view.owners.has(group.name)) continue;
+      const target = chooseTarget(view.policy, group.name, 'failover');
+      if (isPlacementError(target)) continue; // no node can host it yet; the next sweep tries again
+      await this.setOwner(group.name, 0, { node: target.node, reason: 'start' });
+    }
+  }
+
+  private async answerFailoverRequests(view: RuntimeView): Promise<void> {
+    const requests = await this.o.store.range(keys.failoverRequests);
+    for (const kv of requests.kvs) {
+      const group = nameAfter(keys.failoverRequests, kv.key);
+      await this.o.store.delete(kv.key);
+      const owner = view.owners.get(group);
+      const config = view.config.groups.find((g) => g.name === group);
+      if (!owner || !config) continue;
+      const history = await this.failoverHistory(group);
+      const decision = decideFailover({ group, common: config.common, nodeCount: view.config.nodes.length, history, nowMs: this.o.clock.now() });
+      if (!decision.allowed) {
+        this.o.log(decision.log);
+        continue;
+      }
+      const target = chooseTarget(view.policy, group, 'failover', owner.node);
+      if (isPlacementError(target)) {
+        this.o.log({ level: 'ERR', component: 'RCM', text: `Group ${group} cannot fail over from ${owner.node}: ${target.message}` });
+        continue;
+      }
+      await this.o.store.put(keys.failovers(group), encode({ history: decision.history }));
+      if (target.node === owner.node) continue;
+      await this.sendMove(owner.node, group, target.node, 'Failover');
+    }
+  }
+
+  private async failBack(view: RuntimeView): Promise<void> {
+    for (const group of view.config.groups) {
+      if (group.common.AutoFailbackType !== 1) continue;
+      const owner = view.owners.get(group.name);
+      const move = view.moves.get(group.name);
+      if (!owner || (move && !move.outcome)) continue;
+      const decision = decideFailback(view.policy, group.name, this.o.clock.now());
+      if (decision.failback && decision.node !== owner.node) await this.sendMove(owner.node, group.name, decision.node, 'Failback');
+    }
+  }
+
+  private async sendMove(ownerNode: string, group: string, to: string, kind: 'Failover' | 'Failback'): Promise<void> {
+    const opId = `${this.o.node.name}-${kind.toLowerCase()}-${this.o.clock.now()}-${++this.opCounter}`;
+    const req: OpRequest = { opId, kind: 'moveGroup', target: group, to, moveKind: kind, requestedAt: this.o.clock.now() };
+    await this.o.store.put(keys.result(opId), encode({ opId, kind: 'moveGroup', target: group, done: false }));
+    await this.o.store.put(keys.op(ownerNode, opId), encode(req));
+  }
+
+  private async failoverHistory(group: string): Promise<number[]> {
+    const kv = await this.o.store.get(keys.failovers(group));
+    const h = kv ? decodeObject(kv.value)?.history : undefined;
+    return Array.isArray(h) ? h.filter((x): x is number => typeof x === 'number') : [];
+  }
+
+  /** Gives a group a new owner if its owner key is still at `epoch` (0: no owner yet). */
+  private async setOwner(group: string, epoch: number, record: { node: string; reason: OwnershipReason }): Promise<boolean> {
+    const key = keys.owner(group);
+    const owner: OwnerRecord = record;
+    const r = await this.o.store.txn({
+      compare: epoch === 0 ? [{ key, target: 'version', op: '==', value: 0 }] : [{ key, target: 'modRevision', op: '==', value: epoch }],
+      success: [{ type: 'put', key, value: encode(owner) }],
+    });
+    return r.succeeded;
+  }
+}

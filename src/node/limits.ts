@@ -1,0 +1,28 @@
+// Every timeout and retry of the node agent, in one place, with units in names.
+
+export interface AgentLimits {
+  /** TTL of a node's membership lease; a node is Down this long after it stops renewing. */
+  readonly leaseTtlSeconds: number;
+  /** How often the lease is renewed (well under the TTL, so one lost renewal is harmless). */
+  readonly leaseKeepAliveIntervalMs: number;
+  /**
+   * A node that has not renewed its lease for (TTL - this margin) stops its resources
+   * itself, so they are stopped before the lease can expire and another node takes over.
+   */
+  readonly selfFenceMarginMs: number;
+  /** How long an operation's result stays in the store for clients to read. */
+  readonly opResultRetentionMs: number;
+  /** Bound on waiting for a store write issued by an effect before it is reported as failed. */
+  readonly storeWriteTimeoutMs: number;
+  /** Interval of the coordinator's housekeeping (unowned groups, failback, stuck moves). */
+  readonly coordinatorSweepIntervalMs: number;
+}
+
+export const defaultAgentLimits: AgentLimits = {
+  leaseTtlSeconds: 3,
+  leaseKeepAliveIntervalMs: 500,
+  selfFenceMarginMs: 1000,
+  opResultRetentionMs: 10 * 60_000,
+  storeWriteTimeoutMs: 10_000,
+  coordinatorSweepIntervalMs: 1000,
+};
