@@ -14,7 +14,7 @@ import { clusterError, messages, type ClusterErrorValue } from '../model/index.t
 import type { Step } from './context.ts';
 import { setWant, stopNow } from './lifecycle.ts';
 import { isTransitionalState, isUpState } from './transitions.ts';
-import type { MoveRecord, RcmInput } from './types.ts';
+import type { MoveRecord, OperationTarget, RcmInput } from './types.ts';
 
 const q = JSON.stringify;
 
@@ -278,18 +278,7 @@ export function evaluateGroup(step: Step, group: string): void {
       endOperation(step, op.requestId, op.failure);
       continue;
     }
-    const done = op.resources.every((n) => {
-      const r = step.resource(n);
-      if (!r) return false;
-      switch (op.target) {
-        case 'online':
-          return r.state === 'Online';
-        case 'offline':
-          return isDown(step, n);
-        case 'reset':
-          return r.reset === undefined && !isTransitionalState(r.state) && (r.want !== 'online' || r.state === 'Online');
-      }
-    });
+    const done = op.resources.every((n) => isOperationDoneFor(step, op.target, n));
     const gone = op.resources.find((n) => !step.resource(n));
     if (gone !== undefined) endOperation(step, op.requestId, { resource: gone, error: clusterError('ERROR_RESOURCE_NOT_FOUND', `resource ${q(gone)} was deleted`) });
     else if (done) endOperation(step, op.requestId, undefined);
@@ -298,7 +287,20 @@ export function evaluateGroup(step: Step, group: string): void {
 
 // ---- requests in progress ----
 
-export function startOperation(step: Step, requestId: string, group: string, resources: readonly string[], target: 'online' | 'offline' | 'reset'): void {
+function isOperationDoneFor(step: Step, target: OperationTarget, name: string): boolean {
+  const r = step.resource(name);
+  if (!r) return false;
+  switch (target) {
+    case 'online':
+      return r.state === 'Online';
+    case 'offline':
+      return isDown(step, name);
+    case 'reset':
+      return r.reset === undefined && !isTransitionalState(r.state) && (r.want !== 'online' || r.state === 'Online');
+  }
+}
+
+export function startOperation(step: Step, requestId: string, group: string, resources: readonly string[], target: OperationTarget): void {
   const timerId = step.armTimer(step.now + step.limits.operationDeadlineMs, { kind: 'operation', requestId });
   step.addOperation({ requestId, group, resources, target, timerId, failure: undefined });
   step.dirty.add(group);
@@ -316,7 +318,7 @@ export function endOperation(step: Step, requestId: string, failure: { resource:
 export function onOperationDeadline(step: Step, requestId: string): void {
   const op = step.operation(requestId);
   if (!op) return;
-  const pending = op.resources.find((n) => step.resource(n)?.state !== 'Online' && op.target === 'online') ?? op.resources[0] ?? '-';
+  const pending = op.resources.find((n) => !isOperationDoneFor(step, op.target, n)) ?? '-';
   endOperation(step, requestId, {
     resource: pending,
     error: clusterError('ERROR_TIMEOUT', `request did not complete within ${step.limits.operationDeadlineMs} ms; resource ${q(pending)} is ${step.resource(pending)?.state ?? 'gone'}`),

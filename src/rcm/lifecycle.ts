@@ -235,6 +235,7 @@ function driveResource(step: Step, name: string): boolean {
   if (lifecycleCall) return false;
 
   if (cur.state === 'Initializing') return driveInitializing(step, name);
+  if (cur.state === 'Online' && owned && cur.want !== 'offline') ensureHealthPolls(step, name);
 
   switch (cur.want) {
     case 'online':
@@ -321,9 +322,6 @@ function driveOnline(step: Step, name: string): boolean {
     case 'WaitingToGoOffline':
       step.transition(step.wr(name), 'Online');
       return true;
-    case 'Online':
-      ensureHealthPolls(step, name);
-      return false;
     default:
       return false;
   }

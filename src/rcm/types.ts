@@ -123,7 +123,10 @@ export type RcmEffect =
     }
   /** A resource exceeded its restart threshold with RestartAction 2: ask the placement policy for a new owner (answer with a moveGroup of kind Failover). */
   | { readonly type: 'requestFailover'; readonly group: string; readonly resource: string; readonly reason: string }
-  /** A move began on its source; the shell writes the move record. */
+  /**
+   * A move began on its source; the shell writes the move record. The move
+   * request (requestId) ends with the move's moveEnded, whichever node emits it.
+   */
   | {
       readonly type: 'moveStarted';
       readonly moveId: string;
