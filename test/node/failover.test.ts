@@ -1,0 +1,74 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { isUpState, resourceStatus } from '../../src/rcm/index.ts';
+import { startTestCluster, type TestCluster, STEP_MS } from './helpers.ts';
+
+/** Nodes on which some resource of the group is online or on its way (per each running agent's RCM). */
+function hostsOf(t: TestCluster, group: string): string[] {
+  const out: string[] = [];
+  for (const [name, agent] of t.cluster.agents) {
+    if (!agent.running) continue;
+    const names = agent.rcmState.config.groupResources.get(group) ?? [];
+    if (names.some((r) => { const s = resourceStatus(agent.rcmState, r)?.state; return s !== undefined && isUpState(s); })) out.push(name);
+  }
+  return out;
+}
+
+test('a crashed node\'s groups come online on the next preferred node, never on two nodes at once', async () => {
+  const t = await startTestCluster({ nodes: ['node1', 'node2', 'node3'] });
+  try {
+    await t.api.createGroup('G1', { PreferredOwners: ['node1', 'node3', 'node2'] });
+    await t.api.createGroup('G2', { PreferredOwners: ['node1', 'node2', 'node3'] });
+    for (const g of ['G1', 'G2']) {
+      await t.api.createResource(`${g}-ip`, 'Dummy', g);
+      await t.api.createResource(`${g}-app`, 'Dummy', g, { dependencies: `[${g}-ip]`, parameters: { OnlineDelayMs: 300 } });
+    }
+    await t.until('both online on node1', async () => {
+      const gs = await t.api.listGroups();
+      return gs.every((g) => g.owner === 'node1' && g.state === 'Online');
+    });
+    const crashedAt = t.clock.now();
+    await t.cluster.crashNode('node1');
+    const violations: string[] = [];
+    await t.until('failed over', async () => {
+      for (const g of ['G1', 'G2']) {
+        const hosts = hostsOf(t, g);
+        if (hosts.length > 1) violations.push(`${g} on ${hosts.join(', ')} at +${t.clock.now() - crashedAt} ms`);
+      }
+      const gs = await t.api.listGroups();
+      return gs.every((g) => g.state === 'Online' && g.owner !== 'node1');
+    }, 30_000);
+    assert.deepEqual(violations, []);
+    assert.equal((await t.api.getGroup('G1')).owner, 'node3');
+    assert.equal((await t.api.getGroup('G2')).owner, 'node2');
+    assert.equal((await t.api.getNode('node1')).state, 'Down');
+    // Failover waited for node1's lease to expire (3 s by default) — not sooner.
+    const log = [...t.cluster.log('node2').lines(), ...t.cluster.log('node3').lines()].join('\n');
+    assert.match(log, /move of group G1 from node1\(1\) to node3\(3\) of type MoveType::Failover/);
+    // The crashed node comes back and takes nothing it no longer owns.
+    await t.cluster.startNode('node1');
+    await t.run(5_000);
+    assert.equal((await t.api.getGroup('G1')).owner, 'node3');
+    assert.deepEqual(hostsOf(t, 'G1'), ['node3']);
+  } finally {
+    await t.stop();
+  }
+});
+
+test('a failover waits for the lease of the failed node to expire', async () => {
+  const t = await startTestCluster({ nodes: ['node1', 'node2'], agentLimits: { leaseTtlSeconds: 5 } });
+  try {
+    await t.api.createGroup('G', { PreferredOwners: ['node1', 'node2'] });
+    await t.api.createResource('R', 'Dummy', 'G');
+    await t.until('G online', async () => (await t.api.getGroup('G')).state === 'Online');
+    await t.cluster.crashNode('node1');
+    const took = await t.until('G online on node2', async () => {
+      const g = await t.api.getGroup('G');
+      return g.owner === 'node2' && g.state === 'Online';
+    }, 30_000);
+    assert.ok(took >= 4_000 - STEP_MS, `failover began only after the 5 s lease could expire (took ${took} ms)`);
+    assert.ok(took < 10_000, `failover followed the expiry promptly (took ${took} ms)`);
+  } finally {
+    await t.stop();
+  }
+});
