@@ -1,0 +1,132 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { ClusterError, isClusterError } from '../../model/errors.ts';
+import { parseConfig, stringifyConfig, type ConfigDocument } from '../../config/document.ts';
+import { readRunning, toExport } from '../../config/running.ts';
+import { hasErrors, validateConfig, type Finding, type ValidationContext } from '../../config/validate.ts';
+import { describeChange, isNoOp, planApply } from '../../config/plan.ts';
+import { applyPlan } from '../../config/apply.ts';
+import { act, jsonReplacer, table, withClusterOptions, type CliDeps, type Ctx } from '../kit.ts';
+import { exitCodes } from '../exit-codes.ts';
+import type { ClusterApi } from '../../api/types.ts';
+
+function readFile(ctx: Ctx, file: string): ConfigDocument {
+  const path = resolve(ctx.deps.cwd(), file);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new ClusterError('ERROR_FILE_NOT_FOUND', `cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  return parseConfig(text, file);
+}
+
+function printFindings(ctx: Ctx, findings: readonly Finding[]): void {
+  if (ctx.json) return ctx.emitJson(findings);
+  const order = { error: 0, warning: 1, info: 2 } as const;
+  const sorted = [...findings].sort((a, b) => order[a.severity] - order[b.severity]);
+  if (sorted.length > 0) ctx.say(table(['SEVERITY', 'OBJECT', 'FINDING'], sorted.map((f) => [f.severity, f.object, f.code ? `${f.message} [${f.code}]` : f.message])));
+  const count = (s: Finding['severity']): number => findings.filter((f) => f.severity === s).length;
+  ctx.say(`${sorted.length > 0 ? '\n' : ''}${count('error')} error(s), ${count('warning')} warning(s), ${count('info')} note(s).`);
+}
+
+/** What the running cluster shows beyond its configuration: failed resources, nodes not up, groups nobody owns. */
+async function runtimeFindings(api: ClusterApi): Promise<Finding[]> {
+  const [nodes, groups, resources] = await Promise.all([api.listNodes(), api.listGroups(), api.listResources()]);
+  const out: Finding[] = [];
+  for (const n of nodes) if (n.state !== 'Up') out.push({ severity: 'warning', object: `node ${JSON.stringify(n.name)}`, message: `is ${n.state}: it hosts nothing new` });
+  for (const r of resources) {
+    if (r.state === 'Failed') out.push({ severity: 'warning', object: `resource ${JSON.stringify(r.name)}`, message: `is Failed${r.lastError ? `: ${r.lastError.message}` : ''}` });
+    if (r.state === 'OpenCallFailed') out.push({ severity: 'warning', object: `resource ${JSON.stringify(r.name)}`, message: `its open failed (OpenCallFailed)${r.lastError ? `: ${r.lastError.message}` : ''}; \`failover resource reset\` re-opens it` });
+  }
+  for (const g of groups) if (g.owner === undefined && g.resources.length > 0) out.push({ severity: 'info', object: `group ${JSON.stringify(g.name)}`, message: 'has no owner node' });
+  return out;
+}
+
+export function registerConfig(program: Command, deps: CliDeps): void {
+  withClusterOptions(
+    program
+      .command('apply')
+      .requiredOption('-f, --file <file>', 'the configuration file (YAML, see docs/configuration.md)')
+      .option('--dry-run', 'print the changes without making them')
+      .option('--prune', 'also delete groups and resources the file does not mention')
+      .description('Create or update groups, resources, properties, parameters and dependencies to match a file. The whole file is checked first and nothing changes if anything is wrong; a change the cluster refuses undoes the ones before it. Applying the same file again changes nothing.')
+      .addHelpText('after', '\nExample:\n  failover apply -f cluster.yaml --dry-run\n  failover apply -f cluster.yaml'),
+  ).action(
+    act(deps, async (ctx) => {
+      const o = ctx.options as { file: string; dryRun?: boolean; prune?: boolean };
+      const desired = readFile(ctx, o.file);
+      const api = await ctx.api();
+      const running = await readRunning(api);
+      const findings = validateConfig(desired, { nodes: running.nodes, types: running.types });
+      if (hasErrors(findings)) {
+        printFindings(ctx, findings.filter((f) => f.severity === 'error'));
+        ctx.deps.io.err(`failover: ${o.file} has errors; nothing was changed\n`);
+        return ctx.fail(exitCodes.badInput);
+      }
+      const changes = planApply(desired, running, { prune: o.prune === true });
+      const real = changes.filter((c) => c.op !== 'leftAlone');
+      if (ctx.json && o.dryRun) return ctx.emitJson({ dryRun: true, changes });
+      if (!ctx.json) for (const c of changes) ctx.say(describeChange(c));
+      if (isNoOp(changes)) {
+        if (ctx.json) ctx.emitJson({ applied: 0, changes: [] });
+        else ctx.say('No changes: the cluster matches the file.');
+        return;
+      }
+      if (o.dryRun) return ctx.say(`\n${real.length} change(s) would be made (dry run).`);
+      const result = await applyPlan(api, changes);
+      if (ctx.json) ctx.emitJson({ applied: result.applied, changes: real });
+      else ctx.say(`\nApplied ${real.length} change(s).`);
+    }),
+  );
+
+  withClusterOptions(
+    program
+      .command('export')
+      .option('-o, --output <file>', 'write to this file instead of standard output')
+      .description('Write the running configuration in the apply format (properties and parameters that differ from their defaults). Exporting and applying the result changes nothing.')
+      .addHelpText('after', '\nExample:\n  failover export -o cluster.yaml'),
+  ).action(
+    act(deps, async (ctx) => {
+      const o = ctx.options as { output?: string };
+      const doc = toExport(await readRunning(await ctx.api()));
+      const text = ctx.json ? `${JSON.stringify(doc, jsonReplacer, 2)}\n` : `# failover cluster configuration (failover apply -f FILE)\n${stringifyConfig(doc)}`;
+      if (o.output !== undefined) {
+        writeFileSync(resolve(ctx.deps.cwd(), o.output), text);
+        ctx.deps.io.err(`wrote ${o.output}\n`);
+      } else ctx.deps.io.out(text);
+    }),
+  );
+
+  withClusterOptions(
+    program
+      .command('validate')
+      .option('-f, --file <file>', 'check this file (default: the running cluster)')
+      .description('Check a configuration file, or the running cluster, for what a WSFC validation would flag: unknown types, wrong properties, dependency cycles or providers in other groups, owners that are not nodes, resources or groups no node can host, groups that cannot fail over, the KB2893882 pattern. Exits 1 if there are errors.')
+      .addHelpText('after', '\nExample:\n  failover validate -f cluster.yaml\n  failover validate'),
+  ).action(
+    act(deps, async (ctx) => {
+      const o = ctx.options as { file?: string };
+      let findings: Finding[];
+      if (o.file !== undefined) {
+        const doc = readFile(ctx, o.file);
+        let context: ValidationContext = doc.nodes ? { nodes: doc.nodes } : {};
+        try {
+          const running = await readRunning(await ctx.api());
+          context = { nodes: running.nodes, types: running.types };
+        } catch (e) {
+          if (!isClusterError(e)) throw e;
+          ctx.deps.io.err(`note: no cluster to compare with (${e.message}); checking the file alone\n`);
+        }
+        findings = validateConfig(doc, context);
+      } else {
+        const api = await ctx.api();
+        const running = await readRunning(api);
+        findings = [...validateConfig(running.full, { nodes: running.nodes, types: running.types }), ...(await runtimeFindings(api))];
+      }
+      printFindings(ctx, findings);
+      if (hasErrors(findings)) ctx.fail(exitCodes.failed);
+    }),
+  );
+}

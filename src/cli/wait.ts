@@ -1,0 +1,110 @@
+// Waiting for a long operation (online, offline, move, drain, reset) with
+// progress: one line per change — move phase, resource and group states — so
+// it reads well in a terminal and in a log file. The wait ends when the
+// operation ends (each has its own deadline) or when --timeout passes.
+import { ClusterError } from '../model/errors.ts';
+import type { ClusterApi, ClusterEvent, OperationView } from '../api/types.ts';
+import type { Ctx } from './kit.ts';
+import { exitCodeOf, exitCodes } from './exit-codes.ts';
+
+export const waitLimits = {
+  /** How often the operation is re-read (events also trigger a re-read). */
+  operationPollIntervalMs: 250,
+  /** Default bound of a wait when --timeout is not given; operations end by their own deadlines well before. */
+  waitTimeoutMsDefault: 15 * 60_000,
+} as const;
+
+export interface WaitOptions {
+  /** The group whose events show the progress; empty: every group's (a drain). */
+  readonly group: string;
+  readonly timeoutMs: number;
+  readonly wait: boolean;
+}
+
+function describeEvent(e: ClusterEvent): string | undefined {
+  switch (e.type) {
+    case 'move':
+      return `  move     ${e.move.group}: ${e.move.phase}${e.move.phase === 'ended' ? ` (${e.move.outcome ?? 'done'})` : ''}  ${e.move.from || '(none)'} -> ${e.move.to}`;
+    case 'resourceState':
+      return `  resource ${e.resource}: ${e.state}${e.node ? ` on ${e.node}` : ''}`;
+    case 'groupState':
+      return `  group    ${e.group}: ${e.state}${e.owner ? ` on ${e.owner}` : ''}`;
+    case 'reconnect':
+      return '  (events were lost; reading the state again)';
+    default:
+      return undefined;
+  }
+}
+
+function describeOutcome(op: OperationView, elapsedMs: number): string {
+  const took = `${(elapsedMs / 1000).toFixed(1)} s`;
+  if (op.ok) {
+    const where = op.move ? ` (${op.move.from || '(none)'} -> ${op.move.to})` : '';
+    return `${op.kind} ${op.target}: done in ${took}${where}`;
+  }
+  const e = op.error;
+  return `${op.kind} ${op.target}: failed after ${took}: ${e ? `${e.message} [${e.name} ${e.code}]` : 'no reason given'}`;
+}
+
+/**
+ * Starts an operation and follows it to its end, printing progress; sets the exit
+ * code from the outcome. The event subscription is opened before the operation
+ * starts, so its first transitions are shown too.
+ */
+export async function followOperation(ctx: Ctx, api: ClusterApi, start: () => Promise<OperationView>, options: WaitOptions): Promise<OperationView> {
+  if (!options.wait) {
+    const started = await start();
+    if (ctx.json) ctx.emitJson(started);
+    else ctx.say(started.done ? describeOutcome(started, 0) : `${started.kind} ${started.target}: started (operation ${started.id}); not waiting`);
+    if (started.done && started.ok === false) ctx.fail(started.error ? exitCodeOf(started.error) : exitCodes.failed);
+    return started;
+  }
+  const clock = ctx.deps.clock;
+  const t0 = clock.now();
+  const deadline = t0 + options.timeoutMs;
+  let wake: (() => void) | undefined;
+  const poke = (): void => {
+    const w = wake;
+    wake = undefined;
+    w?.();
+  };
+  const sub = await api
+    .subscribe({ ...(options.group ? { group: options.group } : {}), types: ['resourceState', 'groupState', 'move'] }, (e) => {
+      const line = describeEvent(e);
+      if (line) ctx.progress(line);
+      poke();
+    })
+    .catch(() => undefined); // progress is a nicety: without events the wait still polls
+  let op: OperationView;
+  try {
+    op = await start();
+    ctx.progress(`${op.kind} ${op.target}: started (operation ${op.id})${op.move ? `, deadline in ${Math.round((op.move.deadlineAt - op.move.startedAt) / 1000)} s` : ''}`);
+    while (!op.done) {
+      const left = deadline - clock.now();
+      if (left <= 0) break;
+      await new Promise<void>((resolve) => {
+        const timer = clock.setTimer(Math.min(waitLimits.operationPollIntervalMs, left), () => poke());
+        wake = () => {
+          clock.clearTimer(timer);
+          resolve();
+        };
+      });
+      op = await api.getOperation(op.id);
+    }
+  } finally {
+    sub?.close();
+  }
+  const elapsed = clock.now() - t0;
+  if (!op.done) {
+    const msg = `${op.kind} ${op.target}: still running after ${(elapsed / 1000).toFixed(1)} s (--timeout); operation ${op.id} goes on and ends by its own deadline`;
+    if (ctx.json) ctx.emitJson(op);
+    else ctx.say(msg);
+    ctx.deps.io.err(`failover: ${new ClusterError('WAIT_TIMEOUT', msg).message}\n`);
+    ctx.fail(exitCodes.timedOut);
+    return op;
+  }
+  if (ctx.json) ctx.emitJson(op);
+  else ctx.say(describeOutcome(op, elapsed));
+  if (!op.ok) ctx.fail(op.error ? exitCodeOf(op.error) : exitCodes.failed);
+  return op;
+}

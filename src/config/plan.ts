@@ -1,0 +1,184 @@
+// The difference between a configuration file and the running cluster, as an
+// ordered list of changes that apply() can execute and --dry-run can print.
+// Pure: compares two documents.
+//
+// Rules (docs/configuration.md): properties listed in the file are set;
+// properties left out return to their defaults (those without a default, such
+// as FailoverThreshold, are left as they are); parameters left out are left as
+// they are; a resource without "dependencies" has none. Groups and resources
+// missing from the file are deleted only with --prune.
+import { ClusterError } from '../model/errors.ts';
+import { groupCommonProperties, resourceCommonProperties, type PropertyDescriptor, type PropertyValue } from '../model/properties.ts';
+import { providersOf, parseDependencies } from '../model/dependency.ts';
+import type { ConfigDocument, ResourceSpec } from './document.ts';
+import { canonicalDependencies, sameValue, type RunningCluster } from './running.ts';
+
+export type ValueChanges = Record<string, { from: PropertyValue | undefined; to: PropertyValue }>;
+
+export type Change =
+  | { op: 'createGroup'; group: string; properties: Record<string, PropertyValue> }
+  | { op: 'setGroupProperties'; group: string; changes: ValueChanges }
+  | { op: 'clearDependencies'; resource: string; from: string; why: string }
+  | { op: 'changeGroup'; resource: string; from: string; to: string }
+  | { op: 'createResource'; resource: string; group: string; type: string; properties: Record<string, PropertyValue>; parameters: Record<string, PropertyValue> }
+  | { op: 'setResourceProperties'; resource: string; changes: ValueChanges }
+  | { op: 'setParameters'; resource: string; changes: ValueChanges }
+  | { op: 'setDependencies'; resource: string; from: string; to: string }
+  | { op: 'deleteResource'; resource: string; group: string; spec: ResourceSpec }
+  | { op: 'deleteGroup'; group: string; properties: Record<string, PropertyValue> }
+  | { op: 'leftAlone'; object: 'group' | 'resource'; name: string };
+
+export interface PlanOptions {
+  /** Delete groups and resources that the file does not mention. */
+  readonly prune?: boolean;
+}
+
+/** Properties to set so that `current` matches what the file asks for. */
+function propertyChanges(listed: Readonly<Record<string, unknown>>, current: Readonly<Record<string, unknown>>, schema: readonly PropertyDescriptor[], resetUnlisted: boolean): ValueChanges {
+  const out: ValueChanges = {};
+  const names = resetUnlisted ? schema.map((d) => d.name) : Object.keys(listed);
+  for (const name of names) {
+    const d = schema.find((p) => p.name === name);
+    const want = (name in listed ? listed[name] : d?.default) as PropertyValue | undefined;
+    if (want === undefined) continue;
+    const have = current[name] as PropertyValue | undefined;
+    if (!sameValue(want, have)) out[name] = { from: have, to: want };
+  }
+  return out;
+}
+
+function resourcesOf(doc: ConfigDocument): Map<string, { group: string; spec: ResourceSpec }> {
+  const out = new Map<string, { group: string; spec: ResourceSpec }>();
+  for (const [gname, g] of Object.entries(doc.groups)) for (const [rname, spec] of Object.entries(g.resources ?? {})) out.set(rname, { group: gname, spec });
+  return out;
+}
+
+export function planApply(desired: ConfigDocument, running: RunningCluster, options: PlanOptions = {}): Change[] {
+  const current = running.full;
+  const want = resourcesOf(desired);
+  const have = resourcesOf(current);
+  const schemaOf = (type: string): readonly PropertyDescriptor[] => running.types.find((t) => t.name === type)?.privateProperties ?? [];
+  const changes: Change[] = [];
+
+  for (const [rname, w] of want) {
+    const h = have.get(rname);
+    if (h && h.spec.type !== w.spec.type) {
+      throw new ClusterError('ERROR_INVALID_PARAMETER', `resource ${JSON.stringify(rname)} is of type ${JSON.stringify(h.spec.type)} in the cluster but ${JSON.stringify(w.spec.type)} in the file; a type cannot change (delete the resource first, or rename it in the file)`);
+    }
+  }
+
+  // 1. Groups to create.
+  for (const [gname, g] of Object.entries(desired.groups)) {
+    if (!current.groups[gname]) changes.push({ op: 'createGroup', group: gname, properties: { ...(g.properties as Record<string, PropertyValue> | undefined) } });
+  }
+
+  // 2. Resources changing group: they, and whatever depends on them now, lose their dependencies for the move.
+  const moving = [...want].filter(([r, w]) => have.has(r) && have.get(r)!.group !== w.group).map(([r]) => r);
+  const cleared = new Set<string>();
+  for (const [rname, h] of have) {
+    const providers = providersOf(parsed(h.spec.dependencies));
+    if ((moving.includes(rname) || providers.some((p) => moving.includes(p))) && h.spec.dependencies) {
+      changes.push({ op: 'clearDependencies', resource: rname, from: canonicalDependencies(h.spec.dependencies), why: moving.includes(rname) ? 'it changes group' : 'a provider changes group' });
+      cleared.add(rname);
+    }
+  }
+  for (const r of moving) changes.push({ op: 'changeGroup', resource: r, from: have.get(r)!.group, to: want.get(r)!.group });
+
+  // 3. Resources to create (dependencies come last, when every provider exists).
+  for (const [rname, w] of want) {
+    if (have.has(rname)) continue;
+    changes.push({
+      op: 'createResource',
+      resource: rname,
+      group: w.group,
+      type: w.spec.type,
+      properties: { ...(w.spec.properties as Record<string, PropertyValue> | undefined) },
+      parameters: { ...w.spec.parameters },
+    });
+  }
+
+  // 4. Properties and parameters of what exists.
+  for (const [gname, g] of Object.entries(desired.groups)) {
+    const cur = current.groups[gname];
+    if (!cur) continue;
+    const c = propertyChanges(g.properties ?? {}, cur.properties ?? {}, groupCommonProperties, true);
+    if (Object.keys(c).length > 0) changes.push({ op: 'setGroupProperties', group: gname, changes: c });
+  }
+  for (const [rname, w] of want) {
+    const h = have.get(rname);
+    if (!h) continue;
+    const c = propertyChanges(w.spec.properties ?? {}, h.spec.properties ?? {}, resourceCommonProperties, true);
+    if (Object.keys(c).length > 0) changes.push({ op: 'setResourceProperties', resource: rname, changes: c });
+    const p = propertyChanges(w.spec.parameters ?? {}, h.spec.parameters ?? {}, schemaOf(w.spec.type), false);
+    if (Object.keys(p).length > 0) changes.push({ op: 'setParameters', resource: rname, changes: p });
+  }
+
+  // 5. Dependencies.
+  for (const [rname, w] of want) {
+    const to = canonicalDependencies(w.spec.dependencies);
+    const from = cleared.has(rname) ? '' : canonicalDependencies(have.get(rname)?.spec.dependencies);
+    if (to !== from) changes.push({ op: 'setDependencies', resource: rname, from, to });
+  }
+
+  // 6. What the file does not mention.
+  const unmentioned = [...have].filter(([r]) => !want.has(r));
+  const unmentionedGroups = Object.keys(current.groups).filter((g) => !desired.groups[g]);
+  if (options.prune) {
+    for (const [rname, h] of unmentioned) {
+      if (h.spec.dependencies && !cleared.has(rname)) changes.push({ op: 'clearDependencies', resource: rname, from: canonicalDependencies(h.spec.dependencies), why: 'it is deleted' });
+    }
+    for (const [rname, h] of unmentioned) changes.push({ op: 'deleteResource', resource: rname, group: h.group, spec: h.spec });
+    for (const g of unmentionedGroups) changes.push({ op: 'deleteGroup', group: g, properties: { ...(current.groups[g]!.properties as Record<string, PropertyValue> | undefined) } });
+  } else {
+    for (const g of unmentionedGroups) changes.push({ op: 'leftAlone', object: 'group', name: g });
+    for (const [rname] of unmentioned) if (desired.groups[have.get(rname)!.group]) changes.push({ op: 'leftAlone', object: 'resource', name: rname });
+  }
+  return changes;
+}
+
+function parsed(text: string | undefined) {
+  const p = parseDependencies(text ?? '');
+  return p && 'code' in p ? undefined : p;
+}
+
+const show = (v: PropertyValue | undefined): string =>
+  v === undefined ? '(unset)' : v instanceof Uint8Array ? `base64:${Buffer.from(v).toString('base64')}` : JSON.stringify(v);
+
+function describeValues(changes: ValueChanges): string {
+  return Object.entries(changes)
+    .map(([k, c]) => `${k} ${show(c.from)} -> ${show(c.to)}`)
+    .join(', ');
+}
+
+/** One line per change, in diff style: + create, ~ change, - delete, = left alone. */
+export function describeChange(c: Change): string {
+  const q = JSON.stringify;
+  switch (c.op) {
+    case 'createGroup':
+      return `+ group ${q(c.group)}${Object.keys(c.properties).length ? ` (${Object.entries(c.properties).map(([k, v]) => `${k}=${show(v)}`).join(', ')})` : ''}`;
+    case 'setGroupProperties':
+      return `~ group ${q(c.group)}: ${describeValues(c.changes)}`;
+    case 'clearDependencies':
+      return `~ resource ${q(c.resource)}: dependencies ${q(c.from)} -> "" (${c.why})`;
+    case 'changeGroup':
+      return `~ resource ${q(c.resource)}: group ${q(c.from)} -> ${q(c.to)}`;
+    case 'createResource':
+      return `+ resource ${q(c.resource)} (${c.type}) in group ${q(c.group)}`;
+    case 'setResourceProperties':
+      return `~ resource ${q(c.resource)}: ${describeValues(c.changes)}`;
+    case 'setParameters':
+      return `~ resource ${q(c.resource)} parameters: ${describeValues(c.changes)}`;
+    case 'setDependencies':
+      return `~ resource ${q(c.resource)}: dependencies ${q(c.from)} -> ${q(c.to)}`;
+    case 'deleteResource':
+      return `- resource ${q(c.resource)} (in group ${q(c.group)})`;
+    case 'deleteGroup':
+      return `- group ${q(c.group)}`;
+    case 'leftAlone':
+      return `= ${c.object} ${q(c.name)} is not in the file: left alone (--prune deletes it)`;
+  }
+}
+
+export function isNoOp(changes: readonly Change[]): boolean {
+  return changes.every((c) => c.op === 'leftAlone');
+}
