@@ -1,6 +1,7 @@
 // The failover command line. Each noun lives in its own module under commands/.
 import { Command } from 'commander';
 import { registerUp } from './commands/up.ts';
+import { registerClusterCommands } from './commands/index.ts';
 import { registerLog } from './commands/log.ts';
 
 export function buildProgram(): Command {
@@ -11,6 +12,7 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .configureOutput({ outputError: (str, write) => write(str) });
   registerUp(program);
+  registerClusterCommands(program);
   registerLog(program);
   return program;
 }
