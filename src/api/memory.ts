@@ -100,6 +100,8 @@ interface GroupRec {
   owner: string | undefined;
   epoch: number;
   move: MoveView | undefined;
+  /** The last move that ended, for the operation that asked for it. */
+  lastMove: MoveView | undefined;
   lastState: GroupState;
 }
 interface ResourceRec {
@@ -258,7 +260,7 @@ export class MemoryClusterApi implements ClusterApi {
     this.checkName('group', name);
     if (this.groups.has(name)) fail('ERROR_OBJECT_ALREADY_EXISTS', `group ${q(name)} already exists`);
     const merged = { ...(clone(defaultsOf(groupCommonProperties)) as unknown as GroupCommon), ...this.checkGroupCommon(`group ${q(name)}`, common ?? {}) };
-    this.groups.set(name, { common: merged, owner: undefined, epoch: 0, move: undefined, lastState: 'Offline' });
+    this.groups.set(name, { common: merged, owner: undefined, epoch: 0, move: undefined, lastMove: undefined, lastState: 'Offline' });
     this.emit({ type: 'config', object: 'group', name, revision: this.bump() });
     return this.groupView(name);
   }
@@ -322,12 +324,17 @@ export class MemoryClusterApi implements ClusterApi {
       if (to === undefined) fail('ERROR_HOST_NODE_NOT_AVAILABLE', `no other node can host group ${q(name)}`);
     }
     if (to === g.owner) return this.startOperation('moveGroup', name, () => ({ ok: true }));
-    this.startMove(name, to, options?.returnToSourceOnError ?? false);
+    const moveId = this.startMove(name, to, options?.returnToSourceOnError ?? false);
     return this.startOperation('moveGroup', name, () => {
-      const grp = this.groups.get(name);
+      const grp = [...this.groups.values()].find((x) => x.move?.moveId === moveId || x.lastMove?.moveId === moveId);
       if (!grp) return { ok: false, error: new ClusterError('ERROR_GROUP_NOT_FOUND', `group ${q(name)} was deleted`) };
-      if (grp.move) return undefined;
-      return { ok: true };
+      if (grp.move?.moveId === moveId) return undefined;
+      const ended = grp.lastMove!;
+      if (ended.outcome === 'completed') return { ok: true };
+      const e = ended.error;
+      const err = new ClusterError((e?.name as ErrorName | undefined) ?? 'ERROR_RESOURCE_FAILED');
+      if (e) err.message = e.message;
+      return { ok: false, error: err };
     });
   }
 
@@ -758,7 +765,7 @@ export class MemoryClusterApi implements ClusterApi {
     }
     return members.every((m) => this.resources.get(m)!.state === want || (want === 'Offline' && this.resources.get(m)!.state === 'Failed')) ? { ok: true } : undefined;
   }
-  private startMove(group: string, to: string, returnToSourceOnError: boolean): void {
+  private startMove(group: string, to: string, returnToSourceOnError: boolean): string {
     const g = this.groups.get(group)!;
     const from = g.owner ?? '';
     const now = this.clock.now();
@@ -767,12 +774,16 @@ export class MemoryClusterApi implements ClusterApi {
     for (const m of this.membersOf(group)) this.resourceRec(m).target = 'Offline';
     this.emit({ type: 'move', move: clone(g.move), revision: this.bump() });
     this.scheduleTick();
+    return g.move.moveId;
   }
   private setMove(group: string, patch: Partial<MoveView>): void {
     const g = this.groups.get(group)!;
     g.move = { ...g.move!, ...patch };
     const snapshot = clone(g.move);
-    if (snapshot.phase === 'ended') g.move = undefined;
+    if (snapshot.phase === 'ended') {
+      g.move = undefined;
+      g.lastMove = snapshot;
+    }
     this.emit({ type: 'move', move: snapshot, revision: this.bump() });
   }
   private advanceMove(group: string): void {

@@ -36,8 +36,12 @@ function describeEvent(e: ClusterEvent): string | undefined {
   }
 }
 
+function seconds(ms: number): string {
+  return ms >= 10_000 ? `${Math.round(ms / 1000)} s` : `${(ms / 1000).toFixed(1)} s`;
+}
+
 function describeOutcome(op: OperationView, elapsedMs: number): string {
-  const took = `${(elapsedMs / 1000).toFixed(1)} s`;
+  const took = seconds(elapsedMs);
   if (op.ok) {
     const where = op.move ? ` (${op.move.from || '(none)'} -> ${op.move.to})` : '';
     return `${op.kind} ${op.target}: done in ${took}${where}`;
@@ -68,17 +72,22 @@ export async function followOperation(ctx: Ctx, api: ClusterApi, start: () => Pr
     wake = undefined;
     w?.();
   };
+  // Events that arrive before the operation's first line are held back, so the output reads in order.
+  let held: string[] | undefined = [];
   const sub = await api
     .subscribe({ ...(options.group ? { group: options.group } : {}), types: ['resourceState', 'groupState', 'move'] }, (e) => {
       const line = describeEvent(e);
-      if (line) ctx.progress(line);
+      if (line && held) held.push(line);
+      else if (line) ctx.progress(line);
       poke();
     })
     .catch(() => undefined); // progress is a nicety: without events the wait still polls
   let op: OperationView;
   try {
     op = await start();
-    ctx.progress(`${op.kind} ${op.target}: started (operation ${op.id})${op.move ? `, deadline in ${Math.round((op.move.deadlineAt - op.move.startedAt) / 1000)} s` : ''}`);
+    ctx.progress(`${op.kind} ${op.target}: started (operation ${op.id})${op.move ? `, deadline in ${seconds(op.move.deadlineAt - op.move.startedAt)}` : ''}`);
+    for (const line of held) ctx.progress(line);
+    held = undefined;
     while (!op.done) {
       const left = deadline - clock.now();
       if (left <= 0) break;
@@ -93,6 +102,7 @@ export async function followOperation(ctx: Ctx, api: ClusterApi, start: () => Pr
     }
   } finally {
     sub?.close();
+    held = undefined;
   }
   const elapsed = clock.now() - t0;
   if (!op.done) {
