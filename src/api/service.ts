@@ -37,6 +37,12 @@ export interface InProcessApiOptions {
   readonly store: Store;
   readonly clock: Clock;
   readonly clusterName?: string;
+  /**
+   * Makes operation ids (given the operation's kind). Default: clock time and a
+   * process-wide counter. The simulator passes its own so that ids, and so its
+   * output, depend only on the seed.
+   */
+  readonly newOpId?: (kind: string) => string;
 }
 
 export function createInProcessApi(options: InProcessApiOptions): ClusterApi {
@@ -51,8 +57,10 @@ export class ClusterService implements ClusterApi {
   private readonly db: ClusterDatabase;
   private readonly config: ClusterConfigStore;
   private readonly name: string;
+  private readonly opIdSource: ((kind: string) => string) | undefined;
 
   constructor(options: InProcessApiOptions) {
+    this.opIdSource = options.newOpId;
     this.store = options.store;
     this.clock = options.clock;
     this.db = new ClusterDatabase(options.store);
@@ -306,6 +314,7 @@ export class ClusterService implements ClusterApi {
   // ---- operations ----
 
   private newOpId(kind: string): string {
+    if (this.opIdSource) return this.opIdSource(kind);
     return `op-${this.clock.now().toString(36)}-${(++opSequence).toString(36)}-${kind}`;
   }
 

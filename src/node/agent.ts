@@ -8,7 +8,7 @@ import { ClusterError, clusterError, type ClusterErrorValue } from '../model/err
 import { messages, type LogMessage } from '../model/messages.ts';
 import type { NodeConfig } from '../model/objects.ts';
 import type { PropertyValue } from '../model/properties.ts';
-import { createRcm, step, resourceStatus, type RcmEffect, type RcmInput, type RcmLimits, type RcmState } from '../rcm/index.ts';
+import { createRcm, step, resourceStatus, type RcmEffect, type RcmInput, type RcmLimits, type RcmState, type StepResult } from '../rcm/index.ts';
 import { ResourceHost } from '../host/index.ts';
 import type { ResourceTypeRegistry } from '../types/index.ts';
 import type { ClusterLogWriter } from '../log/writer.ts';
@@ -47,6 +47,12 @@ export interface NodeAgentOptions {
    * start of the seed document, where Open ran before the API was up.
    */
   readonly holdApiOffline?: boolean;
+  /**
+   * The RCM's step function. Default: the real one. The simulator passes a
+   * wrapper that observes every transition (and, in its self-test, a
+   * deliberately broken core it must catch).
+   */
+  readonly step?: (state: RcmState, input: RcmInput) => StepResult;
 }
 
 type AgentPhase = 'new' | 'running' | 'stopped';
@@ -197,7 +203,7 @@ export class NodeAgent {
     this.dispatching = true;
     try {
       for (let next = this.inbox.shift(); next; next = this.inbox.shift()) {
-        const result = step(this.rcm, next);
+        const result = (this.options.step ?? step)(this.rcm, next);
         this.rcm = result.state;
         for (const effect of result.effects) this.execute(effect);
       }
