@@ -523,6 +523,7 @@ function onOpenResult(step: Step, r: ResourceRecord, purpose: 'open' | 'openRetr
     step.cancelResourceTimer(r, 'openRetry');
     step.transition(r, 'Offline');
     if (r.reset === 'open') finishReset(step, r);
+    else if (purpose === 'openRetry') returnToPersistentStateAfterOpen(step, r);
     return;
   }
   const error = callError('open', r.name, rawError);
@@ -541,6 +542,23 @@ function onOpenResult(step: Step, r: ResourceRecord, purpose: 'open' | 'openRetr
     const delayMs = openRetryDelayMs(step.limits, r.openAttempts);
     step.log(messages.openRetryScheduled(r.name, error.code, r.openAttempts, max, delayMs));
     step.armResourceTimer(r, 'openRetry', step.now + delayMs);
+  }
+}
+
+/**
+ * A background Open succeeded on a node that owns the group (and is not moving
+ * it): the resource, and every resource that could not come online because of
+ * it, return to their persistent state (invariant 5) — otherwise a group whose
+ * start met a not-yet-ready cluster database would stay offline for good.
+ */
+function returnToPersistentStateAfterOpen(step: Step, r: ResourceRecord): void {
+  const group = step.group(r.group);
+  if (!group?.owned || group.move) return;
+  for (const name of step.config.groupResources.get(r.group) ?? []) {
+    const x = step.resource(name);
+    if (!x || x.want !== undefined || x.reset || isUpState(x.state)) continue;
+    if (name !== r.name && x.failedBecauseOf !== r.name) continue;
+    if (cfgOf(step, name).common.PersistentState === 1) setWant(step, name, 'online');
   }
 }
 
