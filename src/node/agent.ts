@@ -133,6 +133,8 @@ export class NodeAgent {
     this.phase = 'running';
     this.writeLog({ level: 'INFO', component: 'CS', text: `Starting node ${this.node.name}(${this.node.id}).` });
     await this.join();
+    // The API comes up before resources open, unless held back to reproduce the seed's start-up.
+    if (!this.options.holdApiOffline) this.bringApiOnline();
     const snapshot = await this.config.snapshot();
     this.dispatch({ type: 'configure', now: this.clock.now(), config: snapshot });
     this.watchers.push(
@@ -160,7 +162,6 @@ export class NodeAgent {
         { fromRevision: ops.revision + 1, onError: (e) => this.watchFailed('operations', e) },
       ),
     );
-    if (!this.options.holdApiOffline) this.bringApiOnline();
     await this.coordinator.start(() => this.lease);
   }
 
@@ -172,12 +173,15 @@ export class NodeAgent {
   }
 
   /**
-   * Leaves the cluster. graceful: the lease is revoked so others take over at
-   * once; otherwise (a crash) it simply stops renewing and expires. Either way
-   * resources are stopped first, as a node's watchdog would stop them.
+   * Leaves the cluster. graceful: the node's groups are taken offline in
+   * dependency order (dependents first) without changing their persistent
+   * state, bounded by shutdownTimeoutMs, and the lease is revoked so others
+   * take over at once. Otherwise (a crash) resources are terminated at once, as
+   * a node's watchdog would stop them, and the lease simply expires.
    */
   async stop(options: { graceful: boolean } = { graceful: true }): Promise<void> {
     if (this.phase !== 'running') return;
+    if (options.graceful) await this.offlineOwnedGroups();
     for (const group of [...this.owned.keys()]) this.dispatch({ type: 'releaseGroup', now: this.clock.now(), group });
     this.phase = 'stopped';
     await this.coordinator.stop();
@@ -193,6 +197,35 @@ export class NodeAgent {
     }
     this.publisher.close();
     this.log.flush();
+  }
+
+  private shutdown: { pending: Set<string>; done: () => void } | undefined;
+
+  /** Offlines every owned group as a shutdown: the RCM orders it; the shell keeps PersistentState as it was. */
+  private async offlineOwnedGroups(): Promise<void> {
+    const groups = [...this.owned.keys()];
+    if (groups.length === 0) return;
+    await new Promise<void>((resolve) => {
+      const timer = this.clock.setTimer(this.limits.shutdownTimeoutMs, () => {
+        this.writeLog({ level: 'WARN', component: 'RCM', text: `Shutdown of node ${this.node.name}: groups not offline after ${this.limits.shutdownTimeoutMs} ms; terminating.` });
+        resolve();
+      });
+      this.shutdown = {
+        pending: new Set(groups.map((g) => `shutdown-${g}`)),
+        done: () => {
+          this.clock.clearTimer(timer);
+          resolve();
+        },
+      };
+      for (const group of groups) this.dispatch({ type: 'request', now: this.clock.now(), requestId: `shutdown-${group}`, op: { op: 'offlineGroup', group } });
+    });
+    this.shutdown = undefined;
+  }
+
+  private shutdownStepEnded(requestId: string): boolean {
+    if (!this.shutdown?.pending.delete(requestId)) return false;
+    if (this.shutdown.pending.size === 0) this.shutdown.done();
+    return true;
   }
 
   /** Feeds one input to the RCM; inputs arriving while effects run are queued, never nested. */
@@ -249,12 +282,15 @@ export class NodeAgent {
         return;
       }
       case 'setPersistentState':
+        if (this.shutdown) return; // a shutdown is not an operator's offline: the groups come back after restart
         this.background('PersistentState', this.config.setResourceCommon(effect.resource, { PersistentState: effect.value }));
         return;
       case 'reply':
+        if (!effect.ok && this.shutdownStepEnded(effect.requestId)) return;
         if (!effect.ok) this.writeResult({ opId: effect.requestId, done: true, ok: false, ...(effect.error ? { error: effect.error } : {}) });
         return;
       case 'operationEnded':
+        if (this.shutdownStepEnded(effect.requestId)) return;
         this.writeResult({ opId: effect.requestId, done: true, ok: effect.ok, ...(effect.error ? { error: effect.error } : {}) });
         return;
       case 'requestFailover':

@@ -14,6 +14,8 @@ export interface AgentLimits {
   readonly opResultRetentionMs: number;
   /** Bound on waiting for a store write issued by an effect before it is reported as failed. */
   readonly storeWriteTimeoutMs: number;
+  /** A graceful stop takes the node's groups offline in order for at most this long, then terminates what is left. */
+  readonly shutdownTimeoutMs: number;
   /** Interval of the coordinator's housekeeping (unowned groups, failback, stuck moves). */
   readonly coordinatorSweepIntervalMs: number;
 }
@@ -25,4 +27,5 @@ export const defaultAgentLimits: AgentLimits = {
   opResultRetentionMs: 10 * 60_000,
   storeWriteTimeoutMs: 10_000,
   coordinatorSweepIntervalMs: 1000,
+  shutdownTimeoutMs: 30_000,
 };

@@ -38,3 +38,28 @@ test('a move completes, and the group is not moving afterwards', async () => {
     await t.stop();
   }
 });
+
+test('a graceful stop takes groups offline dependents first and keeps their persistent state for the next start', async () => {
+  const { openEmbeddedStore } = await import('../../src/store/embedded.ts');
+  const { VirtualClock } = await import('../../src/clock/virtual.ts');
+  const clock = new VirtualClock(Date.UTC(2026, 10, 25));
+  const store = await openEmbeddedStore({ clock });
+  const first = await startTestCluster({ nodes: ['node1', 'node2'], store, clock });
+  await first.api.createGroup('G', { PreferredOwners: ['node1'] });
+  await first.api.createResource('Provider', 'Dummy', 'G');
+  await first.api.createResource('Dependent', 'Dummy', 'G', { dependencies: '[Provider]' });
+  await first.until('G online', async () => (await first.api.getGroup('G')).state === 'Online');
+  await first.stop();
+  const lines = first.cluster.log('node1').lines().join('\n');
+  const dependentOff = lines.indexOf('TransitionToState(Dependent) OfflineCallIssued-->Offline.');
+  const providerOff = lines.indexOf('TransitionToState(Provider) OfflineCallIssued-->Offline.');
+  assert.ok(dependentOff >= 0 && providerOff > dependentOff, 'the dependent went offline before its provider');
+  assert.equal((await first.api.getResource('Provider')).common.PersistentState, 1, 'shutdown does not change PersistentState');
+  const second = await startTestCluster({ nodes: ['node1', 'node2'], store, clock });
+  try {
+    await second.until('G back online after restart', async () => (await second.api.getGroup('G')).state === 'Online');
+  } finally {
+    await second.stop();
+    await store.close();
+  }
+});

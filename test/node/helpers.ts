@@ -17,8 +17,8 @@ export interface TestCluster {
 
 export const STEP_MS = 50;
 
-export async function startTestCluster(options: LocalClusterOptions = {}): Promise<TestCluster> {
-  const clock = new VirtualClock(Date.UTC(2026, 10, 25, 9, 0, 0));
+export async function startTestCluster(options: LocalClusterOptions & { clock?: VirtualClock } = {}): Promise<TestCluster> {
+  const clock = options.clock ?? new VirtualClock(Date.UTC(2026, 10, 25, 9, 0, 0));
   const cluster = await LocalCluster.start({ clock, ...options });
   const api = createInProcessApi({ store: cluster.store, clock });
   const run = async (ms: number): Promise<void> => {
@@ -38,7 +38,11 @@ export async function startTestCluster(options: LocalClusterOptions = {}): Promi
       return clock.now() - start;
     },
     async stop() {
-      await cluster.stop();
+      // A graceful stop takes groups offline in order, which takes virtual time.
+      let stopped = false;
+      const stopping = cluster.stop().finally(() => (stopped = true));
+      while (!stopped) await clock.advanceAsync(STEP_MS);
+      await stopping;
     },
   };
 }
