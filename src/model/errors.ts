@@ -133,6 +133,12 @@ export class ClusterError extends Error implements ClusterErrorValue {
     this.name = name;
     this.code = info.code;
   }
+  /** Rethrows an error value as is: its message already carries the WSFC text. */
+  static fromValue(v: ClusterErrorValue): ClusterError {
+    const e = new ClusterError(v.name);
+    e.message = v.message;
+    return e;
+  }
   toJSON(): ClusterErrorValue {
     return { code: this.code, name: this.name, message: this.message };
   }

@@ -452,13 +452,18 @@ export class NodeAgent {
     }
   }
 
+  /** Read-modify-write of the move record; source, target and coordinator may race, so it retries (bounded). */
   private async updateMove(group: string, moveId: string, change: (m: MoveRecord) => MoveRecord): Promise<void> {
     await this.publisher.flushed();
     const key = keys.move(group);
-    const kv = await this.store.get(key);
-    const move = kv && decodeMove(kv.value);
-    if (!kv || !move || move.moveId !== moveId) return;
-    await this.store.txn({ compare: [{ key, target: 'modRevision', op: '==', value: kv.modRevision }], success: [{ type: 'put', key, value: encode(change(move)) }] });
+    for (let attempt = 1; attempt <= this.limits.recordUpdateAttemptsMax; attempt++) {
+      const kv = await this.store.get(key);
+      const move = kv && decodeMove(kv.value);
+      if (!kv || !move || move.moveId !== moveId || move.outcome) return; // another move, or this one has ended
+      const r = await this.store.txn({ compare: [{ key, target: 'modRevision', op: '==', value: kv.modRevision }], success: [{ type: 'put', key, value: encode(change(move)) }] });
+      if (r.succeeded) return;
+    }
+    this.writeLog({ level: 'WARN', component: 'RCM', text: `Move record of group ${group} kept changing; update given up after ${this.limits.recordUpdateAttemptsMax} attempts.` });
   }
 
   private async endMove(effect: Extract<RcmEffect, { type: 'moveEnded' }>): Promise<void> {

@@ -14,6 +14,8 @@ export interface AgentLimits {
   readonly opResultRetentionMs: number;
   /** Bound on waiting for a store write issued by an effect before it is reported as failed. */
   readonly storeWriteTimeoutMs: number;
+  /** Attempts of a read-modify-write of a shared record (move records) before giving up. */
+  readonly recordUpdateAttemptsMax: number;
   /** A graceful stop takes the node's groups offline in order for at most this long, then terminates what is left. */
   readonly shutdownTimeoutMs: number;
   /** Interval of the coordinator's housekeeping (unowned groups, failback, stuck moves). */
@@ -28,4 +30,5 @@ export const defaultAgentLimits: AgentLimits = {
   storeWriteTimeoutMs: 10_000,
   coordinatorSweepIntervalMs: 1000,
   shutdownTimeoutMs: 30_000,
+  recordUpdateAttemptsMax: 10,
 };

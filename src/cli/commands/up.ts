@@ -1,13 +1,96 @@
+// failover up: the main job. One process, N nodes on the embedded store in a
+// data directory, the REST API on a printed URL, and a sample configuration on
+// first start. Restarting on the same directory resumes the same cluster;
+// Ctrl-C stops resources in order and exits.
+import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
+import { LocalCluster } from '../../node/cluster.ts';
+import { createInProcessApi } from '../../api/service.ts';
+import { startApiServer } from '../../api/server.ts';
+import { createApiTokens, writeLocalCluster } from '../../api/tokens.ts';
+import { isClusterError } from '../../model/errors.ts';
+import { exitCodeOf } from '../exit-codes.ts';
+import { createSampleConfiguration } from '../../node/sample.ts';
+
+export const DATA_DIR_DEFAULT = '.failover';
+const NODES_DEFAULT = 3;
+const NODES_MAX = 64;
+
+interface UpOptions {
+  nodes: string;
+  dataDir: string;
+  host: string;
+  port: string;
+  sample: boolean;
+}
 
 export function registerUp(program: Command): void {
   program
     .command('up')
-    .description('Run a local cluster (N nodes on the embedded store) with its API and console.')
-    .action(() => {
-      // The in-process cluster, API and console arrive with their components;
-      // until then `up` says so rather than pretending to run.
-      process.stderr.write('failover up: the local cluster is not available in this version yet (see README.md, "Status").\n');
-      process.exitCode = 3;
+    .description('Run a local cluster: N nodes on the embedded store in a data directory, with the REST API. Ctrl-C stops it cleanly; running it again on the same directory resumes the same cluster.')
+    .option('--nodes <n>', `number of nodes of a new cluster (1-${NODES_MAX})`, String(NODES_DEFAULT))
+    .option('--data-dir <dir>', 'where the cluster keeps its store, logs and api.json', DATA_DIR_DEFAULT)
+    .option('--host <address>', 'address the API listens on', '127.0.0.1')
+    .option('--port <port>', 'API port (0: any free port)', '0')
+    .option('--no-sample', 'do not create the sample groups in a new cluster')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  failover up                      # 3 nodes in ./.failover, sample groups, API on a free port
+  failover up --nodes 5 --port 7400
+  failover status                  # in another terminal, same directory`,
+    )
+    .action(async (opts: UpOptions) => {
+      const nodes = Number(opts.nodes);
+      const port = Number(opts.port);
+      const bad = (message: string): never => {
+        process.stderr.write(`failover up: ${message}\n`);
+        process.exit(exitCodeOf({ code: 87 }));
+      };
+      if (!Number.isInteger(nodes) || nodes < 1 || nodes > NODES_MAX) bad(`--nodes must be a whole number from 1 to ${NODES_MAX}, got ${JSON.stringify(opts.nodes)}`);
+      if (!Number.isInteger(port) || port < 0 || port > 65535) bad(`--port must be 0-65535, got ${JSON.stringify(opts.port)}`);
+      try {
+        await up({ nodes, port, host: opts.host, dataDir: resolve(opts.dataDir), sample: opts.sample });
+      } catch (e) {
+        if (!isClusterError(e)) throw e;
+        process.stderr.write(`failover up: ${e.message} [${e.name} ${e.code}]\n`);
+        process.exit(exitCodeOf(e));
+      }
     });
+}
+
+async function up(o: { nodes: number; port: number; host: string; dataDir: string; sample: boolean }): Promise<void> {
+  mkdirSync(o.dataDir, { recursive: true });
+  const say = (line: string): void => void process.stdout.write(`${line}\n`);
+  say(`Starting a local cluster in ${o.dataDir} ...`);
+  const cluster = await LocalCluster.start({ nodes: o.nodes, dataDir: o.dataDir });
+  const api = createInProcessApi({ store: cluster.store, clock: cluster.clock });
+  const tokens = createApiTokens();
+  const server = await startApiServer({ api, host: o.host, port: o.port, tokens });
+  const apiFile = writeLocalCluster(o.dataDir, { url: server.url, tokens });
+  if (o.sample && (await api.listGroups()).length === 0) {
+    const created = await createSampleConfiguration(api, cluster.nodes.map((n) => n.name));
+    say(`Created sample groups: ${created.join(', ')}`);
+  }
+  say(`Nodes: ${cluster.nodes.map((n) => n.name).join(', ')}`);
+  say(`API: ${server.url}`);
+  say(`Token (full access): ${tokens.full}`);
+  say(`Token (read only): ${tokens.read}`);
+  say(`The CLI in this directory finds the cluster by itself (${apiFile}); elsewhere use --cluster ${server.url} with FAILOVER_TOKEN.`);
+  say('Try: failover status · failover group move <group> --to <node> · failover events. Ctrl-C stops the cluster.');
+
+  let stopping = false;
+  const stop = async (signal: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    say(`\n${signal}: stopping resources in order ...`);
+    await server.close();
+    await cluster.stop();
+    say('Stopped.');
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
 }
