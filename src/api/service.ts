@@ -193,11 +193,11 @@ export class ClusterService implements ClusterApi {
     if (options.to !== undefined) {
       const node = v.config.nodes.find((n) => n.name.toLowerCase() === options.to!.toLowerCase());
       const err = validateMoveTarget(v.policy, g.name, node?.name ?? options.to);
-      if (err) throw new ClusterError(err.name, err.message);
+      if (err) throw ClusterError.fromValue(err);
       to = node!.name;
     } else {
       const choice = chooseTarget(v.policy, g.name, 'move');
-      if (isPlacementError(choice)) throw new ClusterError(choice.name, choice.message);
+      if (isPlacementError(choice)) throw ClusterError.fromValue(choice);
       to = choice.node;
     }
     if (to === owner.node) throw new ClusterError('ERROR_INVALID_STATE', `group ${g.name} is already on node ${to}`);
@@ -345,7 +345,7 @@ export class ClusterService implements ClusterApi {
       return owner.node;
     }
     const choice = chooseTarget(v.policy, group, 'failover');
-    if (isPlacementError(choice)) throw new ClusterError(choice.name, choice.message);
+    if (isPlacementError(choice)) throw ClusterError.fromValue(choice);
     const r = await this.store.txn({
       compare: [{ key: keys.owner(group), target: 'version', op: '==', value: 0 }],
       success: [{ type: 'put', key: keys.owner(group), value: encode({ node: choice.node, reason: 'start' }) }],
