@@ -1,7 +1,7 @@
 // The legal edges of the resource lifecycle (DESIGN.md "Resource lifecycle").
 // The RCM asserts every transition it makes against this table, and the
 // simulator and the scenario tests check every logged transition against it.
-import type { ResourceState } from '../model/index.ts';
+import { isPendingState, type ResourceState } from '../model/index.ts';
 
 export const legalTransitions: { readonly [From in ResourceState]: readonly ResourceState[] } = {
   Initializing: ['OpenCallIssued'],
@@ -49,14 +49,6 @@ export function isUpState(s: ResourceState): boolean {
  * dependents). Each must be bounded: a call with a deadline or a timer.
  */
 export function isTransitionalState(s: ResourceState): boolean {
-  return (
-    s === 'OpenCallIssued' ||
-    s === 'WaitingToComeOnline' ||
-    s === 'OnlineCallIssued' ||
-    s === 'OnlinePending' ||
-    s === 'WaitingToGoOffline' ||
-    s === 'OfflineCallIssued' ||
-    s === 'OfflinePending' ||
-    s === 'Terminating'
-  );
+  // The model's pending states (which make a group Pending), plus an Open in flight.
+  return s === 'OpenCallIssued' || isPendingState(s);
 }
