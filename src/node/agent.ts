@@ -10,7 +10,7 @@ import type { NodeConfig } from '../model/objects.ts';
 import type { PropertyValue } from '../model/properties.ts';
 import { createRcm, step, resourceStatus, type RcmEffect, type RcmInput, type RcmLimits, type RcmState, type StepResult } from '../rcm/index.ts';
 import { ResourceHost } from '../host/index.ts';
-import type { ResourceTypeRegistry } from '../types/index.ts';
+import type { ClusterResourceInfo, ResourceTypeRegistry } from '../types/index.ts';
 import type { ClusterLogWriter } from '../log/writer.ts';
 import { ClusterDatabase } from '../database/registry.ts';
 import { ClusterConfigStore } from '../database/config.ts';
@@ -101,6 +101,8 @@ export class NodeAgent {
       services: {
         clock: options.clock,
         clusterDatabase: { readParameters: (resource) => this.readParameters(resource) },
+        node: options.node.name,
+        topology: { groupResources: (resource) => this.groupResources(resource) },
       },
       directory: {
         lookup: (resource) => {
@@ -517,7 +519,17 @@ export class NodeAgent {
     );
   }
 
-  // ---- the cluster database as resource types see it ----
+  // ---- the cluster as resource types see it ----
+
+  /** The resources of a resource's group in this node's configuration. */
+  private groupResources(resource: string): ClusterResourceInfo[] {
+    const group = this.rcm.config.resources.get(resource)?.group;
+    if (group === undefined) return [];
+    return (this.rcm.config.groupResources.get(group) ?? []).flatMap((name) => {
+      const r = this.rcm.config.resources.get(name);
+      return r ? [{ name: r.name, type: r.type, group: r.group, parameters: r.parameters }] : [];
+    });
+  }
 
   private async readParameters(resource: string): Promise<Record<string, PropertyValue>> {
     if (!this.apiOnline) {

@@ -58,10 +58,32 @@ export interface ClusterDatabaseAccess {
   readParameters(resource: string): Promise<Record<string, PropertyValue>>;
 }
 
+/** A resource as the node running a type sees it in the cluster configuration. */
+export interface ClusterResourceInfo {
+  readonly name: string;
+  readonly type: string;
+  readonly group: string;
+  /** Private properties as stored (the type's defaults are not filled in). */
+  readonly parameters: Readonly<Record<string, PropertyValue>>;
+}
+
+/**
+ * The cluster's configuration as resource types see it, for types whose
+ * resources cooperate within a group (a service binding the address of its
+ * group's IP Address, a database on its group's disk).
+ */
+export interface ClusterTopologyAccess {
+  /** Every resource of the given resource's group (itself included); empty if the resource is unknown. */
+  groupResources(resource: string): ClusterResourceInfo[];
+}
+
 /** What the cluster gives a resource type when it is instantiated (one instance per host). */
 export interface ResourceTypeServices {
   readonly clock: Clock;
   readonly clusterDatabase: ClusterDatabaseAccess;
+  /** The name of the node the type runs on (absent where no node runs it, e.g. unit tests). */
+  readonly node?: string;
+  readonly topology?: ClusterTopologyAccess;
 }
 
 export interface ResourceTypeDefinition {
