@@ -96,6 +96,8 @@ const table = {
   ERROR_DISK_FULL: [112, 'There is not enough space on the disk.'],
   ERROR_INTERNAL_ERROR: [1359, 'An internal error occurred.'],
   ERROR_DIR_NOT_EMPTY: [145, 'The directory is not empty.'],
+  ERROR_WRITE_PROTECT: [19, 'The media is write protected.'],
+  DNS_ERROR_RCODE_NAME_ERROR: [9003, 'DNS name does not exist.'],
 } as const satisfies Record<string, readonly [number, string]>;
 
 export type ErrorName = keyof typeof table;
