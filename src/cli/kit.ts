@@ -38,7 +38,7 @@ export const DEFAULT_DATA_DIR = '.failover';
 /** --cluster URL, else FAILOVER_URL, else the cluster `failover up` started in the data directory. */
 export async function connectFromEnvironment(options: ClusterOptions, env: NodeJS.ProcessEnv = process.env): Promise<ClusterApi> {
   const dataDir = options.dataDir ?? DEFAULT_DATA_DIR;
-  const url = options.cluster ?? env.FAILOVER_URL;
+  const url = options.cluster ?? (env.FAILOVER_URL || undefined); // an empty variable counts as unset
   const token = env.FAILOVER_TOKEN;
   if (url !== undefined) {
     if (token) return createHttpApi({ url, token });
