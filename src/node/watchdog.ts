@@ -1,0 +1,175 @@
+// The node agent's end of its watchdog: spawns the watchdog process
+// (watchdog-process.ts), pets it with the time the membership lease is known
+// to hold for, and tells it which process groups the node's resources run in.
+// If the agent dies (kill -9) the watchdog's pipe closes; if it freezes
+// (SIGSTOP, a stalled event loop) the petting stops: either way the watchdog
+// kills those groups before the lease can expire and another node takes the
+// groups over.
+//
+// The watchdog restarts if it dies while the agent runs (its guard list is
+// sent again); shutdown() asks it to kill what is left and waits for it.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import type { Clock, TimerHandle } from '../model/clock.ts';
+import { ClusterError } from '../model/errors.ts';
+import type { LogMessage } from '../model/messages.ts';
+import { RealClock } from '../clock/real.ts';
+import { decodeReport, encodeLine, LineSplitter, WATCHDOG_MARK_ENV, type WatchdogCommand } from './watchdog-protocol.ts';
+
+export const watchdogLimits = {
+  /** How long a fresh watchdog process may take to say it is ready. */
+  startTimeoutMs: 15_000,
+  /** Pause before a watchdog that died is started again. */
+  respawnDelayMs: 200,
+  /** shutdown() waits this long for the watchdog to kill what is left and exit. */
+  shutdownWaitMs: 5_000,
+} as const;
+
+/** What the node agent needs: word that its lease holds for fireInMs more. */
+export interface LeaseWatchdog {
+  pet(fireInMs: number): void;
+}
+
+/** What a process-backed resource type needs: the mark to put in its processes' environment, and where to report their groups. */
+export interface ProcessGuard {
+  /** NAME=value to add to the environment of every process a resource starts. */
+  readonly markEnvironment: string;
+  guard(pgid: number, label: string): void;
+  unguard(pgid: number): void;
+}
+
+export interface WatchdogOptions {
+  /** The watchdog's own log file (it outlives the agent, so it cannot use the agent's log). */
+  readonly logPath?: string;
+  /** Lines for the agent's cluster log. */
+  readonly log: (m: LogMessage) => void;
+  readonly clock?: Clock;
+}
+
+const scriptPath = fileURLToPath(new URL('./watchdog-process.ts', import.meta.url));
+/** The TypeScript loader, by absolute URL, so the watchdog starts whatever the agent's working directory. */
+const tsxLoader = import.meta.resolve('tsx');
+
+export class Watchdog implements LeaseWatchdog, ProcessGuard {
+  readonly markEnvironment: string;
+  private readonly mark: string;
+  private readonly clock: Clock;
+  private child: ChildProcess | undefined;
+  private readonly guarded = new Map<number, string>();
+  /** Clock time the last pet asked the watchdog to fire at. */
+  private fireAt: number | undefined;
+  private stopping = false;
+  private respawnTimer: TimerHandle | undefined;
+  private exited: Promise<void> = Promise.resolve();
+
+  private constructor(private readonly options: WatchdogOptions) {
+    this.clock = options.clock ?? new RealClock();
+    this.mark = `${process.pid}-${randomBytes(6).toString('hex')}`;
+    this.markEnvironment = `${WATCHDOG_MARK_ENV}=${this.mark}`;
+  }
+
+  /** Starts the watchdog process and waits until it is ready. */
+  static async start(options: WatchdogOptions): Promise<Watchdog> {
+    const w = new Watchdog(options);
+    await w.spawn();
+    return w;
+  }
+
+  /** The watchdog process's pid (changes if it is restarted). */
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  pet(fireInMs: number): void {
+    this.fireAt = this.clock.now() + fireInMs;
+    this.send({ type: 'pet', fireInMs });
+  }
+
+  guard(pgid: number, label: string): void {
+    this.guarded.set(pgid, label);
+    this.send({ type: 'guard', pgid, label });
+  }
+
+  unguard(pgid: number): void {
+    if (!this.guarded.delete(pgid)) return;
+    this.send({ type: 'unguard', pgid });
+  }
+
+  /** Kills whatever is still guarded, and waits (bounded) for the watchdog to exit. */
+  async shutdown(reason: string): Promise<void> {
+    this.stopping = true;
+    if (this.respawnTimer) this.clock.clearTimer(this.respawnTimer);
+    this.send({ type: 'fire', reason });
+    this.child?.stdin?.end();
+    const child = this.child;
+    const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), watchdogLimits.shutdownWaitMs).unref());
+    if ((await Promise.race([this.exited.then(() => 'exited' as const), timeout])) === 'timeout') child?.kill('SIGKILL');
+  }
+
+  private send(command: WatchdogCommand): void {
+    const stdin = this.child?.stdin;
+    if (!stdin || stdin.destroyed || !stdin.writable) return;
+    stdin.write(encodeLine(command));
+  }
+
+  private spawn(): Promise<void> {
+    const args = ['--import', tsxLoader, scriptPath, '--mark', this.mark, ...(this.options.logPath ? ['--log', this.options.logPath] : [])];
+    // Its own process group: signals meant for the agent's terminal group do not reach it.
+    const child = spawn(process.execPath, args, { detached: true, stdio: ['pipe', 'pipe', 'inherit'] });
+    this.child = child;
+    child.stdin?.on('error', () => undefined); // a dead watchdog is handled on 'exit'
+    let markExited!: () => void;
+    this.exited = new Promise<void>((r) => (markExited = r));
+    return new Promise<void>((resolve, reject) => {
+      let ready = false;
+      const startTimer = setTimeout(() => {
+        if (ready) return;
+        child.kill('SIGKILL');
+        reject(new ClusterError('ERROR_TIMEOUT', `watchdog process (${scriptPath}) did not report ready within ${watchdogLimits.startTimeoutMs} ms`));
+      }, watchdogLimits.startTimeoutMs);
+      const splitter = new LineSplitter();
+      child.stdout?.setEncoding('utf8');
+      child.stdout?.on('data', (chunk: string) => {
+        for (const line of splitter.push(chunk)) {
+          const r = decodeReport(line);
+          if (r?.type === 'ready' && !ready) {
+            ready = true;
+            clearTimeout(startTimer);
+            this.resend();
+            resolve();
+          } else if (r?.type === 'fired') {
+            this.options.log({ level: 'ERR', component: 'NM', text: `Watchdog fired: ${r.reason}; killed process groups ${r.killedGroups.join(', ') || 'none'}.` });
+          }
+        }
+      });
+      child.on('error', (e) => {
+        clearTimeout(startTimer);
+        if (!ready) reject(new ClusterError('ERROR_RESMON_CREATE_FAILED', `cannot start the watchdog process (${process.execPath} ${scriptPath}): ${e.message}`));
+      });
+      child.on('exit', (code, signal) => {
+        clearTimeout(startTimer);
+        markExited();
+        if (!ready) {
+          reject(new ClusterError('ERROR_RESMON_CREATE_FAILED', `the watchdog process exited before it was ready (${signal ?? `exit code ${code}`})`));
+          return;
+        }
+        if (this.stopping) return;
+        this.options.log({ level: 'WARN', component: 'NM', text: `Watchdog process ${child.pid} exited (${signal ?? `exit code ${code}`}); starting a new one.` });
+        this.respawnTimer = this.clock.setTimer(watchdogLimits.respawnDelayMs, () => {
+          this.respawnTimer = undefined;
+          if (this.stopping) return;
+          this.spawn().catch((e: unknown) =>
+            this.options.log({ level: 'ERR', component: 'NM', text: `Watchdog could not be restarted: ${e instanceof Error ? e.message : String(e)}` }),
+          );
+        });
+      });
+    });
+  }
+
+  /** A new watchdog learns the guard list, and the deadline if it still lies ahead (a past one already fired). */
+  private resend(): void {
+    for (const [pgid, label] of this.guarded) this.send({ type: 'guard', pgid, label });
+    if (this.fireAt !== undefined && this.fireAt > this.clock.now()) this.send({ type: 'pet', fireInMs: this.fireAt - this.clock.now() });
+  }
+}
