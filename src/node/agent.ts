@@ -32,6 +32,7 @@ import {
 } from './records.ts';
 import { OrderedPublisher } from './reports.ts';
 import { Coordinator } from './coordinator.ts';
+import type { LeaseWatchdog } from './watchdog.ts';
 
 export interface NodeAgentOptions {
   readonly node: NodeConfig;
@@ -53,6 +54,13 @@ export interface NodeAgentOptions {
    * deliberately broken core it must catch).
    */
   readonly step?: (state: RcmState, input: RcmInput) => StepResult;
+  /**
+   * The node's watchdog process (distributed mode): petted after every lease
+   * renewal with the time left before the lease could expire, minus
+   * watchdogMarginMs, so it kills the node's resource processes in time if
+   * this process dies or freezes.
+   */
+  readonly watchdog?: LeaseWatchdog;
 }
 
 type AgentPhase = 'new' | 'running' | 'stopped';
@@ -73,8 +81,19 @@ export class NodeAgent {
   private readonly timers = new Map<string, TimerHandle>();
   private readonly watchers: Watcher[] = [];
   private lease: LeaseId | undefined;
-  private leaseRenewedAt = 0;
+  /**
+   * Until when (this clock) the lease is certain to hold, less selfFenceMarginMs:
+   * the send time of the last confirmed renewal plus the TTL, since etcd
+   * restarts the TTL when the renewal reaches it, after it was sent.
+   */
+  private leaseSafeUntil = 0;
+  private fenceTimer: TimerHandle | undefined;
   private keepAliveTimer: TimerHandle | undefined;
+  private keepAliveInFlight = false;
+  /** Set from a self-fence until the node has joined again with a new lease: it owns nothing meanwhile. */
+  private fenced = false;
+  /** The latest owner-key revision applied per group, so a late watch event never undoes a newer one. */
+  private readonly ownerRevisions = new Map<string, number>();
   /** Groups this node owns, with the ownership epoch (the owner key's modRevision). */
   private readonly owned = new Map<string, number>();
   /** Operations already fed to the RCM (the ops watch may replay them). */
@@ -191,6 +210,7 @@ export class NodeAgent {
     for (const t of this.timers.values()) this.clock.clearTimer(t);
     this.timers.clear();
     if (this.keepAliveTimer) this.clock.clearTimer(this.keepAliveTimer);
+    if (this.fenceTimer) this.clock.clearTimer(this.fenceTimer);
     this.host.stop();
     if (options.graceful) {
       await this.publisher.flushed();
@@ -252,6 +272,13 @@ export class NodeAgent {
   private execute(effect: RcmEffect): void {
     switch (effect.type) {
       case 'call':
+        if (effect.entryPoint === 'online' && !this.leaseHolds()) {
+          // A resource is never started on a lease that may have expired: another node may own its group by now.
+          const error = clusterError('ERROR_CLUSTER_NODE_NOT_MEMBER', `node ${this.node.name} cannot confirm its membership lease; online of ${effect.resource} not started`);
+          this.dispatch({ type: 'callResult', now: this.clock.now(), resource: effect.resource, callId: String(effect.callId), outcome: 'failed', error });
+          void this.loseMembership('its lease could not be confirmed when a resource was to come online');
+          return;
+        }
         void this.host.call(effect).then((r) =>
           this.dispatch({ type: 'callResult', now: this.clock.now(), resource: r.resource, callId: String(r.callId), outcome: r.outcome, ...(r.error ? { error: r.error } : {}) }),
         );
@@ -352,38 +379,108 @@ export class NodeAgent {
 
   // ---- membership ----
 
+  /** Grants a fresh lease and puts the member key on it. */
   private async join(): Promise<void> {
-    this.lease = await this.store.grantLease(this.limits.leaseTtlSeconds);
-    await this.store.put(keys.member(this.node.name), encode({ id: this.node.id, startedAt: this.clock.now() }), { lease: this.lease });
-    this.leaseRenewedAt = this.clock.now();
+    const sentAt = this.clock.now();
+    const lease = await this.store.grantLease(this.limits.leaseTtlSeconds);
+    await this.store.put(keys.member(this.node.name), encode({ id: this.node.id, startedAt: this.clock.now() }), { lease });
+    this.lease = lease;
+    this.fenced = false;
+    this.leaseConfirmed(sentAt);
     this.writeLog(messages.nodeUp(this.node.name, this.node.id));
     this.scheduleKeepAlive();
   }
 
-  private scheduleKeepAlive(): void {
-    this.keepAliveTimer = this.clock.setTimer(this.limits.leaseKeepAliveIntervalMs, () => void this.keepAlive());
+  /** Whether the lease certainly still holds: resources may be started. */
+  private leaseHolds(): boolean {
+    return !this.fenced && this.lease !== undefined && this.clock.now() < this.leaseSafeUntil;
   }
 
+  /**
+   * A renewal sent at sentAt was confirmed: the lease holds until at least
+   * sentAt + TTL. The node stops its resources itself selfFenceMarginMs before
+   * that, and the watchdog kills them watchdogMarginMs before it.
+   */
+  private leaseConfirmed(sentAt: number): void {
+    const expiresNoEarlierThan = sentAt + this.limits.leaseTtlSeconds * 1000;
+    const safeUntil = expiresNoEarlierThan - this.limits.selfFenceMarginMs;
+    if (safeUntil <= this.leaseSafeUntil) return;
+    this.leaseSafeUntil = safeUntil;
+    if (this.fenceTimer) this.clock.clearTimer(this.fenceTimer);
+    this.fenceTimer = this.clock.setTimer(safeUntil - this.clock.now(), () => {
+      this.fenceTimer = undefined;
+      if (this.phase !== 'running' || this.fenced || this.clock.now() < this.leaseSafeUntil) return;
+      const silentMs = this.clock.now() - (this.leaseSafeUntil - this.limits.leaseTtlSeconds * 1000 + this.limits.selfFenceMarginMs);
+      void this.loseMembership(`no lease renewal was confirmed for ${silentMs} ms`);
+    });
+    this.options.watchdog?.pet(expiresNoEarlierThan - this.limits.watchdogMarginMs - this.clock.now());
+  }
+
+  private scheduleKeepAlive(): void {
+    if (this.keepAliveTimer) this.clock.clearTimer(this.keepAliveTimer);
+    this.keepAliveTimer = this.clock.setTimer(this.limits.leaseKeepAliveIntervalMs, () => {
+      this.keepAliveTimer = undefined;
+      void this.keepAlive();
+    });
+  }
+
+  /** One renewal per interval, on a fixed beat: a slow renewal never delays the next one, nor the fence timer. */
   private async keepAlive(): Promise<void> {
-    if (this.phase !== 'running' || !this.lease) return;
+    const lease = this.lease;
+    if (this.phase !== 'running' || this.fenced || !lease) return;
+    this.scheduleKeepAlive();
+    if (this.keepAliveInFlight) return;
+    this.keepAliveInFlight = true;
+    const sentAt = this.clock.now();
     try {
-      await this.store.keepAlive(this.lease);
-      this.leaseRenewedAt = this.clock.now();
+      await this.store.keepAlive(lease);
+      if (this.lease === lease && !this.fenced && this.phase === 'running') this.leaseConfirmed(sentAt);
     } catch (e) {
-      const lost = e instanceof StoreError && e.kind === 'lease-not-found';
-      const silentForMs = this.clock.now() - this.leaseRenewedAt;
-      if (lost || silentForMs >= this.limits.leaseTtlSeconds * 1000 - this.limits.selfFenceMarginMs) {
-        this.selfFence(lost ? 'the membership lease expired' : `the lease was not renewed for ${silentForMs} ms`);
-        if (this.phase === 'running') await this.join().catch((err: unknown) => this.storeWriteFailed('rejoin', err));
-        return;
+      if (e instanceof StoreError && e.kind === 'lease-not-found' && this.lease === lease) await this.loseMembership('the membership lease expired');
+      // Other failures: the next beat tries again; the fence timer acts if none succeeds in time.
+    } finally {
+      this.keepAliveInFlight = false;
+    }
+  }
+
+  /**
+   * The lease is lost or may be: stop every resource at once, give up the old
+   * lease, and join again with a new one. Until then the node owns nothing;
+   * after, it takes back only the groups the store still says it owns.
+   */
+  private async loseMembership(why: string): Promise<void> {
+    if (this.phase !== 'running' || this.fenced) return;
+    this.fenced = true;
+    const old = this.lease;
+    this.lease = undefined;
+    if (this.fenceTimer) this.clock.clearTimer(this.fenceTimer);
+    this.fenceTimer = undefined;
+    this.selfFence(why);
+    if (old) void this.store.revokeLease(old).catch(() => undefined);
+    while (this.phase === 'running' && this.fenced) {
+      try {
+        await this.join();
+        await this.reconcileOwners();
+      } catch (e) {
+        this.storeWriteFailed('rejoin', e);
+        if (this.phase !== 'running') return;
+        this.fenced = true;
+        this.lease = undefined;
+        await new Promise<void>((resolve) => this.clock.setTimer(this.limits.rejoinRetryIntervalMs, resolve));
       }
     }
-    if (this.phase === 'running') this.scheduleKeepAlive();
+  }
+
+  /** After rejoining: the owner keys as they are now decide what this node owns. */
+  private async reconcileOwners(): Promise<void> {
+    const owners = await this.store.range(keys.owners);
+    for (const kv of owners.kvs) await this.onOwnerChanged(nameAfter(keys.owners, kv.key), kv.value, kv.modRevision);
   }
 
   /** Stops every resource this node hosts, before its lease can expire and another node takes over. */
   private selfFence(why: string): void {
     this.writeLog({ level: 'ERR', component: 'NM', text: `Node ${this.node.name} lost its membership (${why}); terminating every resource it hosts.` });
+    this.ownerRevisions.clear();
     for (const group of [...this.owned.keys()]) {
       this.owned.delete(group);
       this.dispatch({ type: 'releaseGroup', now: this.clock.now(), group });
@@ -409,7 +506,10 @@ export class NodeAgent {
   }
 
   private async onOwnerChanged(group: string, value: string | undefined, epoch: number): Promise<void> {
-    if (this.phase !== 'running') return;
+    // While fenced the node owns nothing; it reads the owners afresh once it has joined again.
+    if (this.phase !== 'running' || this.fenced) return;
+    if (epoch <= (this.ownerRevisions.get(group) ?? 0)) return;
+    this.ownerRevisions.set(group, epoch);
     const owner = value === undefined ? undefined : decodeOwner(value);
     const mine = owner?.node === this.node.name;
     const had = this.owned.has(group);

@@ -52,6 +52,8 @@ export class Coordinator {
         if (events.some((e) => e.type === 'delete')) void this.campaign();
       }),
     );
+    // A member key disappears when its node's lease expires: fail its groups over now, not at the next sweep.
+    this.watchers.push(await this.o.store.watchPrefix(keys.members, () => this.requestSweep()));
     await this.campaign();
     this.scheduleSweep();
   }
@@ -150,7 +152,7 @@ export class Coordinator {
           this.o.log(decision.log);
           continue;
         }
-        const moved = await this.setOwner(d.group, owner.epoch, { node: target.node, reason: 'failover' });
+        const moved = await this.setOwner(d.group, owner.epoch, { node: target.node, reason: 'failover' }, down);
         if (moved) {
           this.handled.set(d.group, owner.epoch);
           await this.o.store.put(keys.failovers(d.group), encode({ history: decision.history }));
@@ -252,12 +254,19 @@ export class Coordinator {
     return Array.isArray(h) ? h.filter((x): x is number => typeof x === 'number') : [];
   }
 
-  /** Gives a group a new owner if its owner key is still at `epoch` (0: no owner yet). */
-  private async setOwner(group: string, epoch: number, record: { node: string; reason: OwnershipReason }): Promise<boolean> {
+  /**
+   * Gives a group a new owner if its owner key is still at `epoch` (0: no owner
+   * yet) and, for a failover, if the node it fails over from is still not a
+   * member: a node that rejoined between the read and this write keeps its group.
+   */
+  private async setOwner(group: string, epoch: number, record: { node: string; reason: OwnershipReason }, fromDownNode?: string): Promise<boolean> {
     const key = keys.owner(group);
     const owner: OwnerRecord = record;
     const r = await this.o.store.txn({
-      compare: epoch === 0 ? [{ key, target: 'version', op: '==', value: 0 }] : [{ key, target: 'modRevision', op: '==', value: epoch }],
+      compare: [
+        epoch === 0 ? { key, target: 'version', op: '==', value: 0 } : { key, target: 'modRevision', op: '==', value: epoch },
+        ...(fromDownNode === undefined ? [] : [{ key: keys.member(fromDownNode), target: 'version' as const, op: '==' as const, value: 0 }]),
+      ],
       success: [{ type: 'put', key, value: encode(owner) }],
     });
     return r.succeeded;

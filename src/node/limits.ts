@@ -10,6 +10,15 @@ export interface AgentLimits {
    * itself, so they are stopped before the lease can expire and another node takes over.
    */
   readonly selfFenceMarginMs: number;
+  /**
+   * The node's watchdog process kills its resource processes this long before
+   * the lease can expire, if the agent has not confirmed a renewal meanwhile
+   * (it froze or died). Smaller than selfFenceMarginMs: the agent's own,
+   * orderly fence comes first.
+   */
+  readonly watchdogMarginMs: number;
+  /** After losing its lease, a node tries to join again this often. */
+  readonly rejoinRetryIntervalMs: number;
   /** How long an operation's result stays in the store for clients to read. */
   readonly opResultRetentionMs: number;
   /** Bound on waiting for a store write issued by an effect before it is reported as failed. */
@@ -26,6 +35,8 @@ export const defaultAgentLimits: AgentLimits = {
   leaseTtlSeconds: 3,
   leaseKeepAliveIntervalMs: 500,
   selfFenceMarginMs: 1000,
+  watchdogMarginMs: 500,
+  rejoinRetryIntervalMs: 500,
   opResultRetentionMs: 10 * 60_000,
   storeWriteTimeoutMs: 10_000,
   coordinatorSweepIntervalMs: 1000,
