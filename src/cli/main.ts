@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { registerUp } from './commands/up.ts';
 import { registerClusterCommands } from './commands/index.ts';
 import { registerLog } from './commands/log.ts';
+import { registerAgent } from './commands/agent.ts';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -14,6 +15,7 @@ export function buildProgram(): Command {
   registerUp(program);
   registerClusterCommands(program);
   registerLog(program);
+  registerAgent(program);
   return program;
 }
 

@@ -12,6 +12,7 @@
 //   results/<opId>           the operation's progress and outcome
 //   failovers/<group>        timestamps of the group's recent failovers (for FailoverThreshold)
 //   failover-requests/<group> a node asks the coordinator to fail a group over
+//   api-tokens               the REST API's tokens every agent of a distributed cluster serves with
 
 export const CLUSTER_PREFIX = '/failover/cluster/';
 
@@ -35,6 +36,7 @@ export const keys = {
   failovers: (group: string) => `${CLUSTER_PREFIX}failovers/${group}`,
   failoverRequest: (group: string) => `${CLUSTER_PREFIX}failover-requests/${group}`,
   failoverRequests: `${CLUSTER_PREFIX}failover-requests/`,
+  apiTokens: `${CLUSTER_PREFIX}api-tokens`,
 } as const;
 
 /** The last path segment of a key under a prefix. */

@@ -139,7 +139,8 @@ export class Watchdog implements LeaseWatchdog, ProcessGuard {
             this.resend();
             resolve();
           } else if (r?.type === 'fired') {
-            this.options.log({ level: 'ERR', component: 'NM', text: `Watchdog fired: ${r.reason}; killed process groups ${r.killedGroups.join(', ') || 'none'}.` });
+            // Asked to at a stop, it is routine; otherwise the agent was silent too long.
+            this.options.log({ level: this.stopping ? 'INFO' : 'ERR', component: 'NM', text: `Watchdog fired: ${r.reason}; killed process groups ${r.killedGroups.join(', ') || 'none'}.` });
           }
         }
       });
