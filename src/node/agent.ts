@@ -536,7 +536,8 @@ export class NodeAgent {
     await this.publisher.flushed();
     const kv = await this.store.get(keys.move(group));
     const move = kv && decodeMove(kv.value);
-    return move && move.moveId === moveId ? move : undefined;
+    // An ended move is history: a node taking the group back later (a restart, a rejoin) must not resume it.
+    return move && move.moveId === moveId && move.outcome === undefined ? move : undefined;
   }
 
   /** Passes ownership in one transaction guarded by the epoch this node holds; the key's new modRevision is the new epoch. */
