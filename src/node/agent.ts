@@ -516,6 +516,7 @@ export class NodeAgent {
     if (mine && !had) {
       this.owned.set(group, epoch);
       const move = owner.moveId ? await this.moveFor(group, owner.moveId) : undefined;
+      if (move?.opId) this.moveOps.set(move.moveId, move.opId);
       this.dispatch({
         type: 'acquireGroup',
         now: this.clock.now(),
@@ -570,9 +571,12 @@ export class NodeAgent {
   }
 
   private async endMove(effect: Extract<RcmEffect, { type: 'moveEnded' }>): Promise<void> {
-    let opId: string | undefined;
+    // The operation is known from the move's start (source) or hand-over (target): the move record may
+    // already be another move's by the time this runs, and the operation must end all the same.
+    let opId = this.moveOps.get(effect.moveId);
+    this.moveOps.delete(effect.moveId);
     await this.updateMove(effect.group, effect.moveId, (m) => {
-      opId = m.opId;
+      opId ??= m.opId;
       return {
         ...m,
         phase: 'ended',
