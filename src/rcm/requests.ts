@@ -103,6 +103,8 @@ export function onRequest(step: Step, input: Extract<RcmInput, { type: 'request'
       if (state !== 'Online') return refuse(clusterError('ERROR_INVALID_STATE', `resource ${q(op.resource)} is ${state}, not Online; only an Online resource can be failed`));
       accept();
       failOnRequest(step, op.resource);
+      // The request is done once the failure is in hand (the restart policy takes it from there); it must end, or its operation waits forever.
+      step.emit({ type: 'operationEnded', requestId, ok: true });
       return;
     }
     case 'resetResource': {
