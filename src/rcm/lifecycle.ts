@@ -538,7 +538,9 @@ function onOpenResult(step: Step, r: ResourceRecord, purpose: 'open' | 'openRetr
   // Background retries with backoff; a failure outside the series (first open, re-open, reset) starts a new one.
   r.openAttempts = purpose === 'openRetry' ? r.openAttempts + 1 : 1;
   const max = step.limits.openRetryAttemptsMax;
-  if (r.openAttempts <= max) {
+  // The owner never gives up on a resource it must bring online (PersistentState 1): once the cause is gone
+  // (the seed's cluster API coming up late) nothing else would open it again. It goes on at the longest backoff.
+  if (r.openAttempts <= max || ownerNeedsOnline(step, r)) {
     const delayMs = openRetryDelayMs(step.limits, r.openAttempts);
     step.log(messages.openRetryScheduled(r.name, error.code, r.openAttempts, max, delayMs));
     step.armResourceTimer(r, 'openRetry', step.now + delayMs);
@@ -560,6 +562,20 @@ function returnToPersistentStateAfterOpen(step: Step, r: ResourceRecord): void {
     if (name !== r.name && x.failedBecauseOf !== r.name) continue;
     if (cfgOf(step, name).common.PersistentState === 1) setWant(step, name, 'online');
   }
+}
+
+/**
+ * The resource's group is owned here and not moving, and the resource is to be
+ * online: its persistent state is online, or a dependent that is failed because
+ * of it has persistent state online.
+ */
+function ownerNeedsOnline(step: Step, r: ResourceRecord): boolean {
+  const g = step.group(r.group);
+  if (!g?.owned || g.move !== undefined || r.reset) return false;
+  if (cfgOf(step, r.name).common.PersistentState === 1) return true;
+  return (step.config.groupResources.get(r.group) ?? []).some(
+    (n) => step.resource(n)?.failedBecauseOf === r.name && cfgOf(step, n).common.PersistentState === 1,
+  );
 }
 
 function finishReset(step: Step, r: ResourceRecord): void {
