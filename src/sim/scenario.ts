@@ -16,14 +16,18 @@
 //   events:
 //     - { step: 10, action: setPersistentState, resource: Mailbox, value: 0 }
 //     - { step: 11, action: moveGroup, group: Mailbox, to: node2 }
+//   expect:
+//     - { step: 200, resource: Store, state: Online }
 //
-// Each event's fields are those of the action (see actions.ts).
+// Each event's fields are those of the action (see actions.ts). An expectation
+// checks a resource's state on its group's owner after that step.
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { ClusterError } from '../model/errors.ts';
 import { entryPoints, type EntryPoint } from '../types/resource-type.ts';
 import { actionKinds, type SimAction, type SimActionKind } from './actions.ts';
 import { callFaultKinds, type CallFaultKind } from './sim-type.ts';
+import { resourceStates, type ResourceState } from '../model/objects.ts';
 
 export interface ScenarioResource {
   readonly name: string;
@@ -49,6 +53,13 @@ export interface Scenario {
   /** Without groups, the topology is drawn from the seed. */
   readonly groups?: readonly ScenarioGroup[];
   readonly events: readonly { readonly step: number; readonly action: SimAction }[];
+  readonly expect: readonly ScenarioExpectation[];
+}
+
+export interface ScenarioExpectation {
+  readonly step: number;
+  readonly resource: string;
+  readonly state: ResourceState;
 }
 
 type Obj = Record<string, unknown>;
@@ -163,7 +174,7 @@ export function parseScenario(text: string, source: string): Scenario {
     r.bad('YAML', e instanceof Error ? e.message : String(e));
   }
   const top = r.object(doc, 'top level');
-  const known = new Set(['name', 'nodes', 'steps', 'seed', 'randomFaults', 'apiOfflineAtStart', 'groups', 'events']);
+  const known = new Set(['name', 'nodes', 'steps', 'seed', 'randomFaults', 'apiOfflineAtStart', 'groups', 'events', 'expect']);
   for (const k of Object.keys(top)) if (!known.has(k)) r.bad('top level', `unknown key ${JSON.stringify(k)} (known: ${[...known].join(', ')})`);
   const nodes = top.nodes === undefined ? undefined : r.int(top, 'nodes', 'top level', 1, 64);
   const groups =
@@ -192,6 +203,11 @@ export function parseScenario(text: string, source: string): Scenario {
     const eo = r.object(e, where);
     return { step: r.int(eo, 'step', where, 1, 10_000_000), action: r.action(eo, where) };
   });
+  const expect = r.list(top.expect, 'expect').map((e, i) => {
+    const where = `expect[${i}]`;
+    const eo = r.object(e, where);
+    return { step: r.int(eo, 'step', where, 1, 10_000_000), resource: r.string(eo, 'resource', where), state: r.oneOf<ResourceState>(eo, 'state', where, resourceStates) };
+  });
   return {
     name: top.name === undefined ? source : r.string(top, 'name', 'top level'),
     ...(nodes !== undefined ? { nodes } : {}),
@@ -201,6 +217,7 @@ export function parseScenario(text: string, source: string): Scenario {
     apiOfflineAtStart: r.strings(top.apiOfflineAtStart, 'apiOfflineAtStart'),
     ...(groups ? { groups } : {}),
     events,
+    expect,
   };
 }
 

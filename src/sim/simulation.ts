@@ -65,6 +65,8 @@ export interface SimulationOptions {
   /** Write each node's cluster log to <logDir>/<node>.log. */
   readonly logDir?: string;
   readonly core?: RcmCore;
+  /** Events kept for a violation report (default simLimits.eventsKept). */
+  readonly eventsKept?: number;
 }
 
 export const simDefaults = { nodes: 3, groups: 2 } as const;
@@ -191,6 +193,7 @@ class Simulation {
           if (action) this.apply(action);
         }
         await this.tick();
+        this.checkExpectations(s);
       }
       if (!this.violation) await this.liveness();
     } finally {
@@ -522,6 +525,24 @@ class Simulation {
     if (moveFinding) this.fail(moveFinding);
   }
 
+  /** A scenario's expectations for this step: a resource's state on its group's owner. */
+  private checkExpectations(step: number): void {
+    for (const e of this.options.scenario?.expect ?? []) {
+      if (e.step !== step || this.violation) continue;
+      const holder = this.runningNodes().find((n) => {
+        const r = n.rcm.resources.get(e.resource);
+        return r !== undefined && n.rcm.groups.get(r.group)?.owned === true;
+      });
+      const state = holder?.rcm.resources.get(e.resource)?.state;
+      if (state !== e.state) {
+        this.fail({
+          invariant: 'persistent-state',
+          detail: `scenario expects ${e.resource} ${e.state} after step ${step}, but it is ${state ?? 'not held by any running owner'}${holder ? ` on ${holder.node}` : ''}`,
+        });
+      }
+    }
+  }
+
   // ---- liveness ----
 
   /**
@@ -638,6 +659,7 @@ class Simulation {
       if (this.background.size > 0) this.clock.advance(simLimits.tickMs);
     }
     for (const n of this.nodes.values()) n.log.close();
+    if (process.env.SIMDEBUG) for (const kv of (await this.store.range('/failover/cluster/')).kvs) if (kv.key.includes(process.env.SIMDEBUG)) console.log(kv.key, kv.modRevision, kv.value);
     await this.store?.close();
   }
 
@@ -649,7 +671,7 @@ class Simulation {
 
   private event(text: string): void {
     this.events.push(`+${this.elapsedMs}ms step ${this.stepNo}: ${text}`);
-    if (this.events.length > simLimits.eventsKept) this.events.shift();
+    if (this.events.length > (this.options.eventsKept ?? simLimits.eventsKept)) this.events.shift();
   }
 
   private report(): SimReport {
