@@ -32,10 +32,10 @@ export interface AgentLimits {
 }
 
 export const defaultAgentLimits: AgentLimits = {
-  leaseTtlSeconds: 3,
-  leaseKeepAliveIntervalMs: 500,
-  selfFenceMarginMs: 1000,
-  watchdogMarginMs: 500,
+  leaseTtlSeconds: 2,
+  leaseKeepAliveIntervalMs: 250,
+  selfFenceMarginMs: 800,
+  watchdogMarginMs: 400,
   rejoinRetryIntervalMs: 500,
   opResultRetentionMs: 10 * 60_000,
   storeWriteTimeoutMs: 10_000,
