@@ -439,7 +439,12 @@ export class ClusterService implements ClusterApi {
     return EventFeed.open(this.store, this.config, filter, onEvent);
   }
 
-  /** Every node's resource reports: node -> resource -> report. */
+  /**
+   * Every node's resource reports: node -> resource -> report. A node's RCM
+   * numbers its own transitions; across owners the API's state sequence number
+   * is the store revision of the report, which increases for the object
+   * whichever node reports it.
+   */
   private async reports(): Promise<Map<string, Map<string, ResourceReport>>> {
     const r = await this.store.range(keys.states);
     const out = new Map<string, Map<string, ResourceReport>>();
@@ -449,7 +454,7 @@ export class ClusterService implements ClusterApi {
       if (!node || !resource || !rep) continue;
       let m = out.get(node);
       if (!m) out.set(node, (m = new Map()));
-      m.set(resource, rep);
+      m.set(resource, { ...rep, stateSeq: kv.modRevision });
     }
     return out;
   }
@@ -643,7 +648,7 @@ class EventFeed implements Subscription {
       if (!m) this.reports.set(node, (m = new Map()));
       m.set(resource, report);
       if (live) {
-        this.emit({ type: 'resourceState', resource, group: report.group, node, state: report.state, stateSeq: report.stateSeq, revision });
+        this.emit({ type: 'resourceState', resource, group: report.group, node, state: report.state, stateSeq: revision, revision });
         if (this.owners.get(report.group) === node) this.groupChanged(report.group, revision, false);
       }
     }

@@ -56,7 +56,7 @@ export interface ResourceView {
   /** State on the owner node (or on the reporting node when the group has no owner). */
   readonly state: ResourceState;
   readonly owner?: string;
-  /** Per-resource state sequence number; increases with every transition. */
+  /** Per-resource state sequence number: increases with every transition, on whichever node owns it (the store revision of the report). */
   readonly stateSeq: number;
   readonly lastError?: { code: number; name: string; message: string };
   readonly common: ResourceCommon;
