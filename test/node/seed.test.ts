@@ -4,6 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { resourceStatus } from '../../src/rcm/index.ts';
+import { analyzeText } from '../../src/diagnostics/analyze.ts';
 import { startTestCluster, type TestCluster } from './helpers.ts';
 
 /** CMS01 with DB and IS (IS depends on DB), online on node1; node2's cluster API is not up yet, so DB's Open fails there. */
@@ -69,6 +70,14 @@ test('seed: when Open keeps failing the move ends in time with an error naming D
     assert.equal(g.moving, false, 'the group is not left moving');
     assert.equal(g.move?.outcome, 'failed');
     assert.equal(g.move?.error?.resource, 'DB');
+    // The diagnostics read this cluster's own log: a move that failed because DB could not open, with the reset remedy.
+    const findings = analyzeText(t.cluster.log('node2').lines(), 'node2').findings;
+    const f = findings.find((x) => x.ruleId === 'MOVE-FAILED-OPEN');
+    assert.ok(f, `diagnosed: ${findings.map((x) => x.ruleId).join(', ') || 'nothing'}`);
+    assert.equal(f.resource, 'DB');
+    assert.equal(f.group, 'CMS01');
+    assert.ok(f.remedies.some((r) => r.includes('failover resource reset DB')), f.remedies.join(' | '));
+    assert.ok(f.evidence.length > 0);
     // Requests are served again (no 5908): a reset before the fix fails with the open's error, at once.
     const early = await t.api.resetResource('DB');
     await t.until('early reset ended', async () => (await t.api.getOperation(early.id)).done);
