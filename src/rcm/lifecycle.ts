@@ -538,12 +538,20 @@ function onOpenResult(step: Step, r: ResourceRecord, purpose: 'open' | 'openRetr
   // Background retries with backoff; a failure outside the series (first open, re-open, reset) starts a new one.
   r.openAttempts = purpose === 'openRetry' ? r.openAttempts + 1 : 1;
   const max = step.limits.openRetryAttemptsMax;
-  // The owner never gives up on a resource it must bring online (PersistentState 1): once the cause is gone
-  // (the seed's cluster API coming up late) nothing else would open it again. It goes on at the longest backoff.
-  if (r.openAttempts <= max || ownerNeedsOnline(step, r)) {
+  if (r.openAttempts <= max) {
     const delayMs = openRetryDelayMs(step.limits, r.openAttempts);
     step.log(messages.openRetryScheduled(r.name, error.code, r.openAttempts, max, delayMs));
     step.armResourceTimer(r, 'openRetry', step.now + delayMs);
+    return;
+  }
+  // The owner does not give up on a resource it must bring online: once the cause is gone (the seed's cluster
+  // API coming up late) nothing else would open it again. As for a Failed resource, a new series of retries
+  // starts after RetryPeriodOnFailure.
+  const retryMs = cfgOf(step, r.name).common.RetryPeriodOnFailure;
+  if (ownerNeedsOnline(step, r) && retryMs !== retryPeriodOnFailureNeverMs) {
+    r.openAttempts = 0;
+    step.log({ level: 'WARN', component: 'RCM', text: `Open of resource ${r.name} failed (${error.code}); retries exhausted, next series after RetryPeriodOnFailure (${retryMs} ms).` });
+    step.armResourceTimer(r, 'openRetry', step.now + retryMs);
   }
 }
 
