@@ -99,11 +99,12 @@ async function copyRange(activeDir: string, copy: FencedDirectory, generation: n
   }
 }
 
-/** Replaces a copy's log and index by the active's (the active must not write meanwhile). */
+/** Replaces a copy's log by the active's and rebuilds its index (the active must not write meanwhile). */
 export async function reseedCopy(activeDir: string, active: LogScan, copy: FencedDirectory, now: number): Promise<void> {
   await copy.remove(LOG_DIR);
   await copy.remove(INDEX_FILE);
   for (const g of active.generations) await copyRange(activeDir, copy, g.generation, 0, g.validBytes);
+  await replayCopy(copy); // a reseeded copy comes with its index, as a reseed copies the database too
   await copy.remove(RESEED_REQUEST_FILE);
   await markCopy(copy, { state: 'Healthy', at: now });
 }
