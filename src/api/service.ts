@@ -330,7 +330,8 @@ export class ClusterService implements ClusterApi {
     await this.store.txn({
       compare: [],
       success: [
-        { type: 'put', key: keys.result(opId), value: encode({ opId, kind, target, done: false, ...(kind === 'moveGroup' ? { moveGroup: group } : {}) }) },
+        // requestedAt and node let the coordinator end the operation at its deadline should that node never answer.
+        { type: 'put', key: keys.result(opId), value: encode({ opId, kind, target, done: false, requestedAt: this.clock.now(), node: owner, ...(kind === 'moveGroup' ? { moveGroup: group } : {}) }) },
         { type: 'put', key: keys.op(owner, opId), value: encode(request) },
       ],
     });

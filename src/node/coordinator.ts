@@ -122,7 +122,29 @@ export class Coordinator {
     await this.placeUnownedGroups(view);
     await this.answerFailoverRequests(view);
     await this.endExpiredMoves(view);
+    await this.endOverdueOperations();
     await this.failBack(view);
+  }
+
+  /** An operation whose node went down or lost its outcome ends at its deadline, so no client waits for ever. */
+  private async endOverdueOperations(): Promise<void> {
+    const now = this.o.clock.now();
+    const deadlineMs = this.o.limits.operationEndDeadlineMs;
+    const results = await this.o.store.range(keys.results);
+    for (const kv of results.kvs) {
+      const r = decodeObject(kv.value);
+      if (!r || r.done !== false || typeof r.opId !== 'string' || typeof r.requestedAt !== 'number' || now < r.requestedAt + deadlineMs) continue;
+      const node = typeof r.node === 'string' ? r.node : undefined;
+      const error = clusterError(
+        'ERROR_TIMEOUT',
+        `operation ${r.opId} (${String(r.kind)} of ${String(r.target)}) did not end within ${deadlineMs} ms${node ? `: node ${node}, which had it, went down or could not record its outcome` : ''}`,
+      );
+      await this.o.store.txn({
+        compare: [{ key: kv.key, target: 'modRevision', op: '==', value: kv.modRevision }],
+        success: [{ type: 'put', key: kv.key, value: encode({ ...r, done: true, ok: false, error }) }, ...(node ? [{ type: 'delete' as const, key: keys.op(node, r.opId) }] : [])],
+      });
+      this.o.log({ level: 'WARN', component: 'RCM', text: error.message });
+    }
   }
 
   private async failOverDownNodes(view: RuntimeView): Promise<void> {
@@ -244,7 +266,7 @@ export class Coordinator {
   private async sendMove(ownerNode: string, group: string, to: string, kind: 'Failover' | 'Failback'): Promise<void> {
     const opId = `${this.o.node.name}-${kind.toLowerCase()}-${this.o.clock.now()}-${++this.opCounter}`;
     const req: OpRequest = { opId, kind: 'moveGroup', target: group, to, moveKind: kind, requestedAt: this.o.clock.now() };
-    await this.o.store.put(keys.result(opId), encode({ opId, kind: 'moveGroup', target: group, done: false }));
+    await this.o.store.put(keys.result(opId), encode({ opId, kind: 'moveGroup', target: group, done: false, requestedAt: this.o.clock.now(), node: ownerNode }));
     await this.o.store.put(keys.op(ownerNode, opId), encode(req));
   }
 

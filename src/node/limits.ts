@@ -29,6 +29,12 @@ export interface AgentLimits {
   readonly shutdownTimeoutMs: number;
   /** Interval of the coordinator's housekeeping (unowned groups, failback, stuck moves). */
   readonly coordinatorSweepIntervalMs: number;
+  /**
+   * An operation still not ended this long after it was requested is ended by
+   * the coordinator with ERROR_TIMEOUT: the node that had it went down or could
+   * not record its outcome. Longer than any RCM deadline (a move and its way back).
+   */
+  readonly operationEndDeadlineMs: number;
 }
 
 export const defaultAgentLimits: AgentLimits = {
@@ -42,4 +48,5 @@ export const defaultAgentLimits: AgentLimits = {
   coordinatorSweepIntervalMs: 1000,
   shutdownTimeoutMs: 30_000,
   recordUpdateAttemptsMax: 10,
+  operationEndDeadlineMs: 21 * 60_000,
 };
