@@ -3,6 +3,7 @@
 // rules, minutes turned into seconds) so a run covers many deadlines in little
 // virtual time.
 import type { RcmLimits } from '../rcm/index.ts';
+import type { AgentLimits } from '../node/limits.ts';
 import type { ResourceCommon } from '../model/objects.ts';
 
 export const simLimits = {
@@ -14,7 +15,7 @@ export const simLimits = {
   eventsKept: 40,
   /** The coordinator ends a move its nodes could not end 5 sweeps after its deadline; store writes add a little. */
   moveGraceMs: 10_000,
-  /** An operation's result may be written this long after its RCM deadline (store writes, a node restarting). */
+  /** An operation may end this long after its deadline (the coordinator's sweep, a coordinator election). */
   operationGraceMs: 10_000,
   /** Partition (store unreachable from one node) length. */
   partitionMsMin: 500,
@@ -49,6 +50,11 @@ export const simRcmLimits: Partial<RcmLimits> = {
   openRetryAttemptsMax: 5,
   moveDeadlineMs: 60_000,
   operationDeadlineMs: 90_000,
+};
+
+/** The node agents' limits in the simulated cluster: an operation's outer deadline covers a move and its way back. */
+export const simAgentLimits: Partial<AgentLimits> = {
+  operationEndDeadlineMs: 2 * simRcmLimits.moveDeadlineMs! + 5_000,
 };
 
 /** Common properties every simulated resource starts with (the rest keep WSFC's defaults). */

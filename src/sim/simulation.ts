@@ -48,7 +48,7 @@ import {
   type NodeObservation,
   type TrackedOperation,
 } from './invariants.ts';
-import { simLimits, simRcmLimits, simResourceCommon, simStartMs } from './limits.ts';
+import { simAgentLimits, simLimits, simRcmLimits, simResourceCommon, simStartMs } from './limits.ts';
 import type { Scenario } from './scenario.ts';
 
 /** The RCM core the agents run: the real step, or (in the simulator's self-test) a broken one. */
@@ -301,6 +301,7 @@ class Simulation {
       clock: this.clock,
       types: registry,
       log: n.log,
+      limits: simAgentLimits,
       rcmLimits: simRcmLimits,
       holdApiOffline,
       step: (state, input) => this.observedStep(incarnation, state, input),
@@ -456,8 +457,9 @@ class Simulation {
       call.then(
         (value) => {
           if (!isOperationView(value)) return;
-          const deadlineMs = a.kind === 'moveGroup' ? 2 * simRcmLimits.moveDeadlineMs! : simRcmLimits.operationDeadlineMs!;
-          this.tracked.push({ id: value.id, what: describeAction(a), submittedAt, deadlineAt: submittedAt + deadlineMs + simLimits.operationGraceMs });
+          // Every operation ends by the coordinator's outer deadline at the latest (the RCM's own deadlines are shorter).
+          const deadlineAt = submittedAt + simAgentLimits.operationEndDeadlineMs! + simLimits.operationGraceMs;
+          this.tracked.push({ id: value.id, what: describeAction(a), submittedAt, deadlineAt });
           if (value.done) this.ended.set(value.id, value.ok === true);
         },
         (e: unknown) => {
@@ -659,7 +661,6 @@ class Simulation {
       if (this.background.size > 0) this.clock.advance(simLimits.tickMs);
     }
     for (const n of this.nodes.values()) n.log.close();
-    if (process.env.SIMDEBUG) for (const kv of (await this.store.range('/failover/cluster/')).kvs) if (kv.key.includes(process.env.SIMDEBUG)) console.log(kv.key, kv.modRevision, kv.value);
     await this.store?.close();
   }
 
