@@ -4,6 +4,7 @@ import { registerUp } from './commands/up.ts';
 import { registerClusterCommands } from './commands/index.ts';
 import { registerLog } from './commands/log.ts';
 import { registerAgent } from './commands/agent.ts';
+import { registerSimulate } from './commands/simulate.ts';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -16,6 +17,7 @@ export function buildProgram(): Command {
   registerClusterCommands(program);
   registerLog(program);
   registerAgent(program);
+  registerSimulate(program);
   return program;
 }
 

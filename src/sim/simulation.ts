@@ -62,7 +62,7 @@ export interface SimulationOptions {
   readonly groups?: number;
   /** Scripted topology and events; random faults only if it says so. */
   readonly scenario?: Scenario;
-  /** Write each node's cluster log to <logDir>/<node>.log. */
+  /** Write each node's cluster log to <logDir>/<node>_cluster.log (the name failover log diagnose reads the node from). */
   readonly logDir?: string;
   readonly core?: RcmCore;
   /** Events kept for a violation report (default simLimits.eventsKept). */
@@ -220,7 +220,7 @@ class Simulation {
       this.nodes.set(name, {
         config,
         store: new FaultyStore(this.store, this.clock, name),
-        log: new ClusterLogWriter({ ...(dir ? { path: join(dir, `${name}.log`) } : {}), pid: 0x1000 + config.id, clock: this.clock, memoryLines: 0 }),
+        log: new ClusterLogWriter({ ...(dir ? { path: join(dir, `${name}_cluster.log`) } : {}), pid: 0x1000 + config.id, clock: this.clock, memoryLines: 0 }),
         agent: undefined,
         status: 'down',
         incarnation: 0,
