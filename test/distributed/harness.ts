@@ -64,6 +64,8 @@ export interface TestCluster {
   kill(name: string, signal: NodeJS.Signals): void;
   /** SIGTERM and wait for the exit. */
   stopAgent(name: string): Promise<void>;
+  /** The last lines of every agent's cluster log and output, to explain a failure. */
+  logsTail(lines?: number): string;
   close(): Promise<void>;
 }
 
@@ -144,6 +146,21 @@ export async function startTestCluster(names: readonly string[], options: { leas
       const timer = setTimeout(() => a.proc.kill('SIGKILL'), agentStopTimeoutMs);
       await a.exited;
       clearTimeout(timer);
+    },
+    logsTail(lines = 40) {
+      const out: string[] = [];
+      for (const name of agents.keys()) {
+        for (const file of ['cluster.log', 'watchdog.log']) {
+          try {
+            const text = readFileSync(path.join(dataDir, name, 'logs', name, file), 'utf8').trimEnd().split('\n');
+            out.push(`--- ${name} ${file}`, ...text.slice(-lines));
+          } catch {
+            // not written
+          }
+        }
+        out.push(`--- ${name} output`, agents.get(name)!.output().trimEnd().split('\n').slice(-10).join('\n'));
+      }
+      return out.join('\n');
     },
     async close() {
       for (const p of everStarted) {

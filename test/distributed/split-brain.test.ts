@@ -1,0 +1,127 @@
+// Split-brain check: kill -9 / restart and SIGSTOP / SIGCONT the owners of two
+// groups, cycle after cycle, while every node's resource processes are polled
+// every 10 ms. A group's processes must never be alive on two nodes at once,
+// and the shared log each group writes through the fencing-token guard must
+// never have accepted a write from an old owner after a newer owner's first.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startTestCluster, waitUntil, watchResourceProcesses, type TestCluster } from './harness.ts';
+
+const cyclesTotal = 30;
+const failoverWithinMs = 20_000;
+const rejoinWithinMs = 30_000;
+const writer = fileURLToPath(new URL('./fenced-writer.ts', import.meta.url));
+
+interface RawRecord {
+  readonly id: string;
+  readonly token: number;
+  readonly writer: string;
+}
+
+/** The log's lines in file order, parsed here independently of the guard's own reader. */
+function rawRecords(file: string): RawRecord[] {
+  let text = '';
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return [];
+  }
+  const out: RawRecord[] = [];
+  for (const line of text.split('\n')) {
+    try {
+      const v = JSON.parse(line) as RawRecord;
+      if (typeof v.token === 'number' && typeof v.id === 'string') out.push(v);
+    } catch {
+      // not a record
+    }
+  }
+  return out;
+}
+
+async function ownerOnline(c: TestCluster, group: string, notOn?: string): Promise<string> {
+  return waitUntil(`${group} online${notOn ? ` on a node other than ${notOn}` : ''}`, async () => {
+    const g = await c.anyApi(notOn).getGroup(group);
+    return g.state === 'Online' && g.owner && g.owner !== notOn ? g.owner : undefined;
+  }, failoverWithinMs);
+}
+
+test(`split brain: ${cyclesTotal} cycles of kill -9/restart and SIGSTOP/SIGCONT of owners; one node at a time, stale writes refused`, { timeout: 600_000 }, async (t) => {
+  const c = await startTestCluster(['n1', 'n2', 'n3']);
+  const tag = `sb${randomBytes(4).toString('hex')}`;
+  const shared = path.join(c.dataDir, 'shared');
+  const acks = path.join(shared, 'acks');
+  mkdirSync(acks, { recursive: true });
+  const watcher = watchResourceProcesses(tag, 10);
+  const groups = ['SB1', 'SB2'];
+  const kinds = { kill: 0, stop: 0 };
+  try {
+    const api = c.anyApi();
+    for (const [i, g] of groups.entries()) {
+      // WSFC's default threshold (nodes - 1 failovers in 6 h) would leave the group Failed after two cycles.
+      await api.createGroup(g, { PreferredOwners: [`n${i + 1}`], FailoverThreshold: 1000 });
+      await api.createResource(`${g}-writer`, 'Generic Application', g, {
+        parameters: { CommandLine: `exec '${process.execPath}' --import tsx '${writer}' --tag ${tag} --group ${g} --log '${path.join(shared, `${g}.log`)}' --acks '${acks}'` },
+      });
+    }
+    for (const g of groups) await ownerOnline(c, g);
+
+    for (let cycle = 0; cycle < cyclesTotal; cycle++) {
+      const group = groups[cycle % 2]!;
+      const owner = await ownerOnline(c, group);
+      const kind = Math.floor(cycle / 2) % 2 === 0 ? 'kill' : 'stop';
+      kinds[kind]++;
+      if (kind === 'kill') {
+        c.kill(owner, 'SIGKILL');
+        await ownerOnline(c, group, owner);
+        await c.start(owner);
+      } else {
+        c.kill(owner, 'SIGSTOP');
+        await ownerOnline(c, group, owner);
+        c.kill(owner, 'SIGCONT');
+      }
+      // The node is back (rejoined after its self-fence) before the next cycle.
+      await waitUntil(`${owner} Up again (cycle ${cycle + 1})`, async () => (await c.anyApi(owner).getNode(owner)).state === 'Up', rejoinWithinMs);
+      assert.deepEqual(watcher.violations.slice(0, 3), [], `cycle ${cycle + 1} (${kind} ${owner}): processes of one group alive on two nodes`);
+    }
+    for (const g of groups) await ownerOnline(c, g);
+    await new Promise((r) => setTimeout(r, 500));
+    watcher.stop();
+    assert.deepEqual(watcher.violations.slice(0, 3), [], 'processes of one group alive on two nodes');
+    assert.ok(watcher.polls() > 1000, `the watcher polled (${watcher.polls()} polls, longest gap ${watcher.maxGapMs()} ms)`);
+
+    // Every write the guard acknowledged stands in the log after every token written before it.
+    const acked = new Set<string>();
+    let refusals = 0;
+    for (const f of readdirSync(acks)) {
+      for (const line of readFileSync(path.join(acks, f), 'utf8').split('\n')) {
+        if (line.startsWith('refused')) refusals++;
+        else if (line !== '') acked.add(line);
+      }
+    }
+    for (const g of groups) {
+      const records = rawRecords(path.join(shared, `${g}.log`));
+      let highest = 0;
+      const tokens = new Set<number>();
+      for (const r of records) {
+        if (acked.has(r.id)) {
+          assert.ok(r.token >= highest, `${g}: write ${r.id} with token ${r.token} was acknowledged after token ${highest} had been written`);
+          tokens.add(r.token);
+        }
+        highest = Math.max(highest, r.token);
+      }
+      // Each failover handed the writer a new token, and each owner wrote.
+      assert.ok(tokens.size >= cyclesTotal / 2, `${g}: ${tokens.size} owners wrote (expected one per failover at least)`);
+    }
+    t.diagnostic(`cycles: ${kinds.kill} kill -9, ${kinds.stop} SIGSTOP; ${watcher.polls()} polls (longest gap ${watcher.maxGapMs()} ms); ${acked.size} acknowledged writes; ${refusals} stale writers refused`);
+  } catch (e) {
+    t.diagnostic(c.logsTail());
+    throw e;
+  } finally {
+    watcher.stop();
+    await c.close();
+  }
+});
