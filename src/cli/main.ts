@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { registerUp } from './commands/up.ts';
 import { registerClusterCommands } from './commands/index.ts';
 import { registerLog } from './commands/log.ts';
+import { registerMailbox } from './commands/mailbox.ts';
 import { registerAgent } from './commands/agent.ts';
 import { registerSimulate } from './commands/simulate.ts';
 
@@ -16,6 +17,7 @@ export function buildProgram(): Command {
   registerUp(program);
   registerClusterCommands(program);
   registerLog(program);
+  registerMailbox(program);
   registerAgent(program);
   registerSimulate(program);
   return program;
