@@ -2,7 +2,7 @@
 // inspect, move, stop and start clustered mailbox servers; try them out with
 // send and read). Everything goes through the cluster API, like the other
 // commands; copy status is read from the database copies' directories.
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { ClusterError } from '../../model/errors.ts';
 import { MailboxConsole, type ServerMode, type ServerStatus } from '../../mailbox/console.ts';
@@ -76,7 +76,7 @@ export function registerMailbox(program: Command, deps: CliDeps = defaultDeps())
       const s = await (await consoleOf(ctx)).createServer(name, {
         mode: mode as ServerMode,
         nodes: list(o.nodes),
-        storageRoot: resolve(ctx.deps.cwd(), o.storage ?? resolve(o.dataDir ?? '.failover', 'mailbox')),
+        storageRoot: resolve(ctx.deps.cwd(), o.storage ?? join(o.dataDir ?? '.failover', 'mailbox')),
         ...(o.address ? { address: o.address } : {}),
         ...(o.networkName ? { networkName: o.networkName } : {}),
         ...(smtpPort ? { smtpPort } : {}),
