@@ -15,7 +15,8 @@
 // databases, move the group, online the databases, PersistentState 1 again —
 // after checking the target; failover's RCM re-opens a database whose Open
 // failed earlier instead of wedging, so the workflow completes.
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { RealClock } from '../clock/real.ts';
 import type { ClusterApi, OperationView, ResourceView } from '../api/types.ts';
 import type { Clock } from '../model/clock.ts';
 import type { PropertyValue } from '../model/properties.ts';
@@ -441,17 +442,26 @@ export const SAMPLE_SERVER_NAME = 'CMS01';
  */
 export async function createSampleMailboxServer(
   api: ClusterApi,
-  options: { nodes: readonly string[]; storageRoot: string; clock: Clock; name?: string; address?: string; smtpPort?: number; httpPort?: number },
+  options: {
+    nodes: readonly string[];
+    /** Default: .failover/mailbox under the working directory (failover up's default data directory). */
+    storageRoot?: string;
+    clock?: Clock;
+    name?: string;
+    address?: string;
+    smtpPort?: number;
+    httpPort?: number;
+  },
 ): Promise<ServerStatus> {
   const name = options.name ?? SAMPLE_SERVER_NAME;
-  const console_ = new MailboxConsole(api, { clock: options.clock });
+  const console_ = new MailboxConsole(api, { clock: options.clock ?? new RealClock() });
   const exists = (await api.listGroups()).some((g) => g.name.toLowerCase() === name.toLowerCase());
   if (exists) return console_.status(name);
   if (options.nodes.length < 2) throw new ClusterError('ERROR_INVALID_PARAMETER', `the sample mailbox server needs two nodes, got ${options.nodes.length}`);
   return console_.createServer(name, {
     mode: 'ccr',
     nodes: options.nodes.slice(0, 2),
-    storageRoot: options.storageRoot,
+    storageRoot: options.storageRoot ?? resolve('.failover', 'mailbox'),
     ...(options.address ? { address: options.address } : {}),
     ...(options.smtpPort ? { smtpPort: options.smtpPort } : {}),
     ...(options.httpPort ? { httpPort: options.httpPort } : {}),

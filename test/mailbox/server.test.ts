@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { errors, type ClusterError } from '../../src/model/errors.ts';
 import { MailboxHttpClient, resolveNetworkName, sendMail } from '../../src/mailbox/client.ts';
-import { serverResourceNames } from '../../src/mailbox/console.ts';
+import { createSampleMailboxServer, serverResourceNames } from '../../src/mailbox/console.ts';
 import { randomEndpoint, startMailboxCluster } from './helpers.ts';
 
 const names = serverResourceNames;
@@ -89,6 +89,21 @@ test('stop keeps the server offline across a node restart until start; the move 
     const status = await t.console.status('CMS01');
     assert.equal(status.state, 'Online');
     assert.match((await t.console.send('CMS01', { from: 'x', to: 'bob', subject: 's', text: 'back' })).response, /^250 /);
+  } finally {
+    await t.stop();
+  }
+});
+
+test('the sample server of failover up: CCR on the first two nodes, created once', { timeout: 60_000 }, async () => {
+  const t = await startMailboxCluster({ nodes: ['node1', 'node2', 'node3'] });
+  try {
+    const options = { nodes: ['node1', 'node2', 'node3'], storageRoot: t.dir, clock: t.clock, address: t.address, smtpPort: t.smtpPort, httpPort: t.httpPort };
+    const s = await createSampleMailboxServer(t.api, options);
+    assert.deepEqual([s.server, s.mode, s.state, s.owner, s.nodes], ['CMS01', 'ccr', 'Online', 'node1', ['node1', 'node2']]);
+    assert.deepEqual(s.databases[0]!.copies.map((c) => [c.node, c.status]), [['node1', 'Mounted'], ['node2', 'Healthy']]);
+    const again = await createSampleMailboxServer(t.api, options);
+    assert.equal(again.resources.length, s.resources.length, 'a resumed cluster keeps its server');
+    assert.match((await t.console.send('CMS01', { from: 'x', to: 'alice', subject: 's', text: 'hi' })).response, /^250 /);
   } finally {
     await t.stop();
   }
