@@ -13,6 +13,7 @@ import { RealClock } from '../clock/real.ts';
 import { errorClassOf, httpStatusOfClass } from './error-classes.ts';
 import { errorBody, eventTypes, requests, responses } from './schemas.ts';
 import { SseStream, sseDefaultLimits, type SseLimits } from './sse.ts';
+import { isConsoleUrl, registerConsoleRoutes } from '../console/routes.ts';
 import type { ClusterApi, ClusterEvent, EventFilter, RegistryValue } from './types.ts';
 import {
   decodeProperties,
@@ -34,6 +35,8 @@ export interface ApiServerOptions {
   /** Drives SSE heartbeats; the real clock by default. */
   readonly clock?: Clock;
   readonly sse?: Partial<SseLimits>;
+  /** Also serve the web console at /console/ (its page holds no data; it reads through the API with a token). */
+  readonly console?: boolean;
 }
 
 export interface ApiServer {
@@ -229,6 +232,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
 
   app.addHook('onRequest', async (req, reply) => {
     if (req.url === '/openapi.json' || req.url.startsWith('/openapi.json?')) return;
+    if (options.console && isConsoleUrl(req.url)) return;
     const header = req.headers.authorization;
     const deny = (status: number, message: string): FastifyReply => {
       if (status === 401) reply.header('www-authenticate', 'Bearer');
@@ -259,6 +263,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   });
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  if (options.console) await registerConsoleRoutes(app, { accessOf });
 
   type P = { name: string };
   const pname = (req: FastifyRequest): string => (req.params as P).name;
