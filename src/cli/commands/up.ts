@@ -68,7 +68,7 @@ async function up(o: { nodes: number; port: number; host: string; dataDir: strin
   const cluster = await LocalCluster.start({ nodes: o.nodes, dataDir: o.dataDir });
   const api = createInProcessApi({ store: cluster.store, clock: cluster.clock });
   const tokens = createApiTokens();
-  const server = await startApiServer({ api, host: o.host, port: o.port, tokens });
+  const server = await startApiServer({ api, host: o.host, port: o.port, tokens, console: true });
   const apiFile = writeLocalCluster(o.dataDir, { url: server.url, tokens });
   if (o.sample && (await api.listGroups()).length === 0) {
     const created = await createSampleConfiguration(api, cluster.nodes.map((n) => n.name));
@@ -76,6 +76,7 @@ async function up(o: { nodes: number; port: number; host: string; dataDir: strin
   }
   say(`Nodes: ${cluster.nodes.map((n) => n.name).join(', ')}`);
   say(`API: ${server.url}`);
+  say(`Console: ${server.url}/console/#token=${tokens.full}`);
   say(`Token (full access): ${tokens.full}`);
   say(`Token (read only): ${tokens.read}`);
   say(`The CLI in this directory finds the cluster by itself (${apiFile}); elsewhere use --cluster ${server.url} with FAILOVER_TOKEN.`);
