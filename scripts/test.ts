@@ -1,9 +1,11 @@
 // npm test: type-check the whole tree, then run every test file with node:test.
-// Services that tests need (etcd) are started here and stopped afterwards.
+// Services that tests need (etcd) are started here and stopped afterwards;
+// the browser the console's tests drive (chromium) is installed if missing.
 import { spawn, spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { startTestRunEtcd } from './etcd.ts';
+import { prepareTestRunChromium } from './chromium.ts';
 
 function findTests(dir: string): string[] {
   const out: string[] = [];
@@ -37,6 +39,7 @@ if (run('node_modules/.bin/tsc', ['-p', 'tsconfig.json']) !== 0) process.exit(1)
 
 const only = process.argv.slice(2);
 const files = only.length > 0 ? only : findTests('test');
+await prepareTestRunChromium();
 const etcd = await startTestRunEtcd();
 let code = 1;
 try {
