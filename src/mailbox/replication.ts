@@ -20,7 +20,7 @@
 // (it holds records the active has not — written by a node that crashed before
 // they were shipped and acknowledged) or whose reseed was requested is
 // reseeded: its log and index are replaced by the active's.
-import { access, open, readFile, rm } from 'node:fs/promises';
+import { access, open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ClusterError } from '../model/errors.ts';
 import { FencedDirectory, readFence, writeFileDurably } from './fenced-directory.ts';
