@@ -49,7 +49,9 @@ function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
 
 before(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'failover-'));
-  const child = spawn(process.execPath, [bin, 'up', '--nodes', '3', '--port', '0', '--data-dir', path.join(dir, 'data')], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  // A loopback address of its own for the sample mailbox server, so concurrent clusters never collide.
+  const sampleAddress = `127.77.${1 + Math.floor(Math.random() * 250)}.${1 + Math.floor(Math.random() * 250)}`;
+  const child = spawn(process.execPath, [bin, 'up', '--nodes', '3', '--port', '0', '--sample-address', sampleAddress, '--data-dir', path.join(dir, 'data')], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
   up = child;
   apiUrl = await new Promise<string | undefined>((resolve) => {
     let out = '';

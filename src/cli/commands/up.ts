@@ -12,10 +12,12 @@ import { createApiTokens, writeLocalCluster } from '../../api/tokens.ts';
 import { isClusterError } from '../../model/errors.ts';
 import { exitCodeOf } from '../exit-codes.ts';
 import { createSampleConfiguration } from '../../node/sample.ts';
+import { mailboxResourceTypes } from '../../types/index.ts';
 
 export const DATA_DIR_DEFAULT = '.failover';
 const NODES_DEFAULT = 3;
 const NODES_MAX = 64;
+const SAMPLE_ADDRESS_DEFAULT = '127.77.0.1';
 
 interface UpOptions {
   nodes: string;
@@ -23,6 +25,7 @@ interface UpOptions {
   host: string;
   port: string;
   sample: boolean;
+  sampleAddress: string;
 }
 
 export function registerUp(program: Command): void {
@@ -34,6 +37,7 @@ export function registerUp(program: Command): void {
     .option('--host <address>', 'address the API listens on', '127.0.0.1')
     .option('--port <port>', 'API port (0: any free port)', '0')
     .option('--no-sample', 'do not create the sample groups in a new cluster')
+    .option('--sample-address <ip>', 'loopback address of the sample mailbox server (SMTP 2525, mailbox API 8025)', SAMPLE_ADDRESS_DEFAULT)
     .addHelpText(
       'after',
       `
@@ -51,8 +55,9 @@ Examples:
       };
       if (!Number.isInteger(nodes) || nodes < 1 || nodes > NODES_MAX) bad(`--nodes must be a whole number from 1 to ${NODES_MAX}, got ${JSON.stringify(opts.nodes)}`);
       if (!Number.isInteger(port) || port < 0 || port > 65535) bad(`--port must be 0-65535, got ${JSON.stringify(opts.port)}`);
+      if (!/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(opts.sampleAddress)) bad(`--sample-address must be a loopback address 127.x.y.z, got ${JSON.stringify(opts.sampleAddress)}`);
       try {
-        await up({ nodes, port, host: opts.host, dataDir: resolve(opts.dataDir), sample: opts.sample });
+        await up({ nodes, port, host: opts.host, dataDir: resolve(opts.dataDir), sample: opts.sample, sampleAddress: opts.sampleAddress });
       } catch (e) {
         if (!isClusterError(e)) throw e;
         process.stderr.write(`failover up: ${e.message} [${e.name} ${e.code}]\n`);
@@ -61,17 +66,17 @@ Examples:
     });
 }
 
-async function up(o: { nodes: number; port: number; host: string; dataDir: string; sample: boolean }): Promise<void> {
+async function up(o: { nodes: number; port: number; host: string; dataDir: string; sample: boolean; sampleAddress: string }): Promise<void> {
   mkdirSync(o.dataDir, { recursive: true });
   const say = (line: string): void => void process.stdout.write(`${line}\n`);
   say(`Starting a local cluster in ${o.dataDir} ...`);
-  const cluster = await LocalCluster.start({ nodes: o.nodes, dataDir: o.dataDir });
+  const cluster = await LocalCluster.start({ nodes: o.nodes, dataDir: o.dataDir, types: () => mailboxResourceTypes() });
   const api = createInProcessApi({ store: cluster.store, clock: cluster.clock });
   const tokens = createApiTokens();
   const server = await startApiServer({ api, host: o.host, port: o.port, tokens, console: true });
   const apiFile = writeLocalCluster(o.dataDir, { url: server.url, tokens });
   if (o.sample && (await api.listGroups()).length === 0) {
-    const created = await createSampleConfiguration(api, cluster.nodes.map((n) => n.name));
+    const created = await createSampleConfiguration(api, { nodes: cluster.nodes.map((n) => n.name), dataDir: o.dataDir, mailboxAddress: o.sampleAddress });
     say(`Created sample groups: ${created.join(', ')}`);
   }
   say(`Nodes: ${cluster.nodes.map((n) => n.name).join(', ')}`);
@@ -80,7 +85,7 @@ async function up(o: { nodes: number; port: number; host: string; dataDir: strin
   say(`Token (full access): ${tokens.full}`);
   say(`Token (read only): ${tokens.read}`);
   say(`The CLI in this directory finds the cluster by itself (${apiFile}); elsewhere use --cluster ${server.url} with FAILOVER_TOKEN.`);
-  say('Try: failover status · failover group move <group> --to <node> · failover events. Ctrl-C stops the cluster.');
+  say('Try: failover status · failover mailbox status · failover mailbox move CMS01 --to <node> · failover events. Ctrl-C stops the cluster.');
 
   let stopping = false;
   const stop = async (signal: string): Promise<void> => {
