@@ -11,7 +11,7 @@ import { EventFeed, type FeedStatus } from '../../src/console/web/events.ts';
 import { consoleLimits } from '../../src/console/web/limits.ts';
 import { encodeSseEvent } from '../../src/api/sse.ts';
 import type { ClusterEvent } from '../../src/api/types.ts';
-import { eventually } from './harness.ts';
+import { eventually } from './eventually.ts';
 
 const TOKEN = 'feed-test-token';
 const seen: Array<{ url: string; authorization: string | undefined }> = [];
@@ -46,6 +46,8 @@ const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 after(() => {
   lastOpen?.end();
   server.close();
+  // The client's keep-alive sockets would hold the process open for seconds.
+  server.closeAllConnections();
 });
 
 test('the feed follows the stream through a refusal, a drop and lost events', async () => {

@@ -12,10 +12,10 @@ import { startApiServer, type ApiServer } from '../../src/api/server.ts';
 import { createApiTokens, type ApiTokens } from '../../src/api/tokens.ts';
 import type { ClusterApi } from '../../src/api/types.ts';
 import { findChromium } from '../../scripts/chromium.ts';
+import { eventually } from './eventually.ts';
 
-/** Generous real-time bounds: the cluster brings Dummy groups online in about a second. */
-export const settleTimeoutMs = 20_000;
-const pollIntervalMs = 50;
+export { eventually };
+
 
 export interface ConsoleCluster {
   readonly cluster: LocalCluster;
@@ -25,19 +25,6 @@ export interface ConsoleCluster {
   /** The console's address without a token. */
   readonly consoleUrl: string;
   stop(): Promise<void>;
-}
-
-/** Retries check until it stops throwing; after timeoutMs rethrows its last failure, naming what was awaited. */
-export async function eventually<T>(what: string, check: () => Promise<T> | T, timeoutMs = settleTimeoutMs): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (e) {
-      if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}: ${(e as Error).message}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, pollIntervalMs));
-  }
 }
 
 /**
