@@ -176,6 +176,35 @@ test('pause and resume a node from the page; a move to the paused node shows its
   await page.screenshot({ path: path.join(shots, 'console-after-actions.png'), fullPage: true });
 });
 
+test('a group created elsewhere appears; a failing online shows the resource Failed with its WSFC error; reset recovers it', async () => {
+  const api = cluster().api;
+  await api.createGroup('Lab');
+  await api.createResource('Flaky', 'Dummy', 'Lab', { common: { RestartAction: 0 } });
+  await cellShows(page, resourceCell('Flaky', 'state'), 'Online');
+  await cellShows(page, groupCell('Lab', 'state'), 'Online');
+
+  await page.getByRole('button', { name: 'Offline resource Flaky' }).click();
+  await cellShows(page, resourceCell('Flaky', 'state'), 'Offline');
+  await api.setResourceParameters('Flaky', { OnlineFail: 5006 });
+  await page.getByRole('button', { name: 'Online resource Flaky' }).click();
+  await cellShows(page, latestActivity, /Online resource Flaky: failed in [0-9.]+ s: ERROR_RESOURCE_NOT_AVAILABLE \(5006\): online of resource "Flaky" failed/);
+  assert.equal(await page.locator(latestActivity).getAttribute('data-state'), 'failed');
+  await cellShows(page, resourceCell('Flaky', 'state'), 'Failed');
+  await cellShows(page, groupCell('Lab', 'state'), 'Failed');
+  await cellShows(page, resourceCell('Flaky', 'last-error'), /^ERROR_RESOURCE_NOT_AVAILABLE \(5006\): online of resource "Flaky" failed/);
+  assert.equal((await api.getResource('Flaky')).state, 'Failed');
+  await page.screenshot({ path: path.join(shots, 'console-failed.png'), fullPage: true });
+
+  await api.setResourceParameters('Flaky', { OnlineFail: 0 });
+  await page.getByRole('button', { name: 'Reset resource Flaky' }).click();
+  await cellShows(page, latestActivity, /Reset resource Flaky: done/);
+  await cellShows(page, resourceCell('Flaky', 'state'), /^(Offline|Online)$/);
+  await page.getByRole('button', { name: 'Online resource Flaky' }).click();
+  await cellShows(page, latestActivity, /Online resource Flaky: done/);
+  await cellShows(page, resourceCell('Flaky', 'state'), 'Online');
+  assert.equal((await api.getResource('Flaky')).state, 'Online');
+});
+
 test('with the read-only token the console shows everything but every action is disabled', async () => {
   const p = await openPage(`#token=${cluster().tokens.read}`);
   try {
