@@ -205,6 +205,21 @@ test('a group created elsewhere appears; a failing online shows the resource Fai
   assert.equal((await api.getResource('Flaky')).state, 'Online');
 });
 
+test('draining a node from the page moves its groups away and pauses it; resume brings it back', async () => {
+  const api = cluster().api;
+  const node = (await api.getGroup('Web')).owner!;
+  await page.getByRole('button', { name: `Drain node ${node}` }).click();
+  await cellShows(page, latestActivity, new RegExp(`Drain node ${node}: done in`));
+  await cellShows(page, nodeCell(node, 'state'), 'Paused');
+  for (const g of await api.listGroups()) {
+    assert.notEqual(g.owner, node, `group ${g.name} left ${node}`);
+    await cellShows(page, groupCell(g.name, 'owner'), g.owner!);
+  }
+  await page.getByRole('button', { name: `Resume node ${node}` }).click();
+  await cellShows(page, nodeCell(node, 'state'), 'Up');
+  assert.equal((await api.getNode(node)).state, 'Up');
+});
+
 test('with the read-only token the console shows everything but every action is disabled', async () => {
   const p = await openPage(`#token=${cluster().tokens.read}`);
   try {
