@@ -14,6 +14,7 @@ let c: ConsoleCluster | undefined;
 let browser: Chromium | undefined;
 let page: Page;
 const pageErrors: string[] = [];
+const requested = new Set<string>();
 const shots = fs.mkdtempSync(path.join(os.tmpdir(), 'failover-'));
 
 before(async () => {
@@ -41,6 +42,7 @@ async function openPage(hash: string): Promise<Page> {
   assert.ok(browser, 'the browser started');
   const p = await browser.context.newPage();
   p.on('pageerror', (e) => pageErrors.push(e.message));
+  p.on('request', (r) => requested.add(r.url()));
   await p.goto(`${cluster().consoleUrl}${hash}`);
   return p;
 }
@@ -262,6 +264,12 @@ test('a wrong token shows that it was refused, with the WSFC error; no token ask
   }
 });
 
-test('the page raised no script errors', () => {
+test('the page raised no script errors and talked to nothing but the API server, never with the token in a URL', () => {
   assert.deepEqual(pageErrors, []);
+  const origin = new URL(cluster().consoleUrl).origin;
+  assert.ok(requested.size > 0);
+  for (const url of requested) {
+    assert.equal(new URL(url).origin, origin, url);
+    for (const token of Object.values(cluster().tokens)) assert.ok(!url.includes(token), url);
+  }
 });
