@@ -66,6 +66,8 @@ export interface TestCluster {
   stopAgent(name: string): Promise<void>;
   /** The last lines of every agent's cluster log and output, to explain a failure. */
   logsTail(lines?: number): string;
+  /** The cluster's run-time keys in etcd (members, owners, moves, coordinator), to explain a failure. */
+  storeDump(): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -161,6 +163,20 @@ export async function startTestCluster(names: readonly string[], options: { leas
         out.push(`--- ${name} output`, agents.get(name)!.output().trimEnd().split('\n').slice(-10).join('\n'));
       }
       return out.join('\n');
+    },
+    async storeDump() {
+      try {
+        const { openEtcdStore } = await import('../../src/store/etcd.ts');
+        const store = await openEtcdStore({ endpoints: [etcd.endpoint], prefix });
+        try {
+          const r = await store.range('/failover/cluster/');
+          return [`--- store at revision ${r.revision}`, ...r.kvs.filter((kv) => !kv.key.includes('/state/') && !kv.key.includes('/results/')).map((kv) => `${kv.key} = ${kv.value.slice(0, 300)} (mod ${kv.modRevision}${kv.lease ? `, lease ${kv.lease}` : ''})`)].join('\n');
+        } finally {
+          await store.close();
+        }
+      } catch (e) {
+        return `--- store unreadable: ${(e as Error).message}`;
+      }
     },
     async close() {
       for (const p of everStarted) {

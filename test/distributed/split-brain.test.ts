@@ -119,6 +119,7 @@ test(`split brain: ${cyclesTotal} cycles of kill -9/restart and SIGSTOP/SIGCONT 
     t.diagnostic(`cycles: ${kinds.kill} kill -9, ${kinds.stop} SIGSTOP; ${watcher.polls()} polls (longest gap ${watcher.maxGapMs()} ms); ${acked.size} acknowledged writes; ${refusals} stale writers refused`);
   } catch (e) {
     t.diagnostic(c.logsTail());
+    t.diagnostic(await c.storeDump());
     throw e;
   } finally {
     watcher.stop();
