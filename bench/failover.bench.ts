@@ -31,6 +31,7 @@ async function failoverTimes(c: TestCluster): Promise<number[]> {
   const api = c.anyApi();
   await api.createGroup('F', { PreferredOwners: NODES, FailoverThreshold: 1000 });
   await api.createResource('F-R', 'Dummy', 'F', { parameters: { OpenReadsDatabase: 0 } });
+  await api.onlineGroup('F'); // in case the coordinator placed F before F-R existed
   await waitUntil('F online', async () => (await api.getGroup('F')).state === 'Online', 30_000);
   const samples: number[] = [];
   const restarts = new Map<string, Promise<unknown>>();

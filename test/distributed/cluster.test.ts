@@ -10,7 +10,7 @@ const failoverWithinMs = 20_000;
 test('three agents on etcd: one cluster API, move, failover on kill -9, pause with drain, rejoin', { timeout: 180_000 }, async () => {
   const c = await startTestCluster(['n1', 'n2', 'n3']);
   const tag = `t${randomBytes(4).toString('hex')}`;
-  const watcher = watchResourceProcesses(tag);
+  const watcher = await watchResourceProcesses(tag);
   try {
     const a = (n: string) => c.agents.get(n)!.api;
     // Created through n1's API ...
@@ -18,6 +18,8 @@ test('three agents on etcd: one cluster API, move, failover on kill -9, pause wi
     await a('n1').createResource('App', 'Generic Application', 'Web', {
       parameters: { CommandLine: `exec '${process.execPath}' -e 'setInterval(() => {}, 1e6)' -- --tag ${tag} --group Web` },
     });
+    // The coordinator may have placed Web before App existed; App then waits for a request, as in WSFC.
+    await a('n1').onlineGroup('Web');
     // ... seen through n2's, online on its preferred owner.
     const online = await waitUntil('Web online on n1, seen from n2', async () => {
       const g = await a('n2').getGroup('Web');
@@ -74,7 +76,7 @@ test('three agents on etcd: one cluster API, move, failover on kill -9, pause wi
     assert.deepEqual(watcher.nodesOf('Web'), [other], 'the App process runs on its owner only');
     assert.deepEqual(watcher.violations, [], 'never on two nodes at once');
   } finally {
-    watcher.stop();
+    await watcher.stop();
     await c.close();
   }
 });

@@ -211,112 +211,61 @@ export async function startTestCluster(names: readonly string[], options: { leas
 
 // ---- watching resource processes ----
 
-export interface SplitBrain {
-  readonly group: string;
-  readonly nodes: readonly string[];
-  readonly pids: readonly number[];
-  readonly atMs: number;
-}
+export type { SplitBrain } from './process-watcher.ts';
+import { decodeWatcherLine, type SplitBrain } from './process-watcher.ts';
 
-interface Seen {
-  /** undefined: not one of ours. */
-  readonly match: { group: string; node: string } | undefined;
-  readonly startTime: string;
-  readonly checkedAt: number;
-}
+const watcherScript = fileURLToPath(new URL('./process-watcher.ts', import.meta.url));
 
-/** How long a process found not to be ours is believed so (its pid could be reused, or it could exec one of ours). */
-const notOursRecheckMs = 300;
-
-function statOf(pid: number): { state: string; startTime: string } | undefined {
-  try {
-    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-    return { state: fields[0] ?? '?', startTime: fields[19] ?? '' };
-  } catch {
-    return undefined;
-  }
+export interface ProcessWatcher {
+  readonly violations: SplitBrain[];
+  polls(): number;
+  maxGapMs(): number;
+  /** Nodes whose processes of the group were alive at the last poll. */
+  nodesOf(group: string): string[];
+  stop(): Promise<void>;
 }
 
 /**
- * Polls /proc every intervalMs for live processes whose command line holds
- * `--tag <tag>` and `--group <group>`; their node is FAILOVER_NODE in their
- * environment (set by the agent that started them). Records every instant a
- * group has live processes on more than one node.
+ * Watches every node's resource processes from a process of its own (so the
+ * test's own work never delays a poll): see process-watcher.ts.
  */
-export function watchResourceProcesses(tag: string, intervalMs = 10): {
-  violations: SplitBrain[];
-  polls(): number;
-  maxGapMs(): number;
-  /** Nodes whose processes of the group are alive now. */
-  nodesOf(group: string): string[];
-  stop(): void;
-} {
-  const seen = new Map<number, Seen>();
+export async function watchResourceProcesses(tag: string, intervalMs = 10): Promise<ProcessWatcher> {
+  const child = spawn(process.execPath, ['--import', 'tsx', watcherScript, '--tag', tag, '--interval-ms', String(intervalMs)], { stdio: ['pipe', 'pipe', 'inherit'] });
   const violations: SplitBrain[] = [];
-  const current = new Map<string, Map<string, number[]>>();
+  let groups: Record<string, string[]> = {};
   let polls = 0;
-  let last = Date.now();
   let maxGap = 0;
-  const poll = (): void => {
-    const now = Date.now();
-    maxGap = Math.max(maxGap, now - last);
-    last = now;
-    polls++;
-    const live = new Map<string, Map<string, number[]>>();
-    const present = new Set<number>();
-    for (const entry of readdirSync('/proc')) {
-      if (entry.charCodeAt(0) > 57) continue; // not a digit: not a process
-      const pid = Number(entry);
-      if (!Number.isInteger(pid) || pid === process.pid) continue;
-      present.add(pid);
-      let s = seen.get(pid);
-      const stat = s?.match || !s || now - s.checkedAt > notOursRecheckMs ? statOf(pid) : undefined;
-      if (s && stat && stat.startTime !== s.startTime) s = undefined; // the pid was reused
-      if (!s || (!s.match && now - s.checkedAt > notOursRecheckMs)) {
-        const st = stat ?? statOf(pid);
-        if (!st) continue;
-        let match: Seen['match'];
-        try {
-          const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-          const t = argv.indexOf('--tag');
-          const g = argv.indexOf('--group');
-          // Before its exec the shell's command line is one string: "exec node ... --tag T --group G".
-          const joined = argv.join(' ');
-          const tagOk = (t >= 0 && argv[t + 1] === tag) || joined.includes(`--tag ${tag} `);
-          const group = g >= 0 ? argv[g + 1] : / --group (\S+)/.exec(joined)?.[1];
-          if (tagOk && group) {
-            const env = readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0');
-            const node = env.find((e) => e.startsWith(`${guardedEnvironment.node}=`))?.slice(guardedEnvironment.node.length + 1);
-            if (node) match = { group, node };
-          }
-        } catch {
-          continue; // gone meanwhile
-        }
-        s = { match, startTime: st.startTime, checkedAt: now };
-        seen.set(pid, s);
-        if (!match) continue;
+  let rest = '';
+  let ready!: () => void;
+  const started = new Promise<void>((r) => (ready = r));
+  const exited = new Promise<void>((r) => child.on('close', () => r())); // 'close': after its last line was read
+  child.stdout!.setEncoding('utf8');
+  child.stdout!.on('data', (chunk: string) => {
+    const lines = (rest + chunk).split('\n');
+    rest = lines.pop() ?? '';
+    for (const line of lines) {
+      const m = decodeWatcherLine(line);
+      if (!m) continue;
+      if (m.type === 'violation') violations.push(m.violation);
+      else if (m.type === 'state') groups = m.groups;
+      else {
+        polls = m.polls;
+        maxGap = m.maxGapMs;
+        ready();
       }
-      if (!s.match) continue;
-      const st = stat ?? statOf(pid);
-      if (!st || st.state === 'Z' || st.state === 'X') continue;
-      const byNode = live.get(s.match.group) ?? new Map<string, number[]>();
-      byNode.set(s.match.node, [...(byNode.get(s.match.node) ?? []), pid]);
-      live.set(s.match.group, byNode);
     }
-    for (const pid of seen.keys()) if (!present.has(pid)) seen.delete(pid);
-    current.clear();
-    for (const [group, byNode] of live) {
-      current.set(group, byNode);
-      if (byNode.size > 1) violations.push({ group, nodes: [...byNode.keys()], pids: [...byNode.values()].flat(), atMs: now });
-    }
-  };
-  const timer = setInterval(poll, intervalMs);
+  });
+  await Promise.race([started, exited.then(() => Promise.reject(new Error('the process watcher exited before its first poll')))]);
+  let stopping: Promise<void> | undefined;
   return {
     violations,
     polls: () => polls,
     maxGapMs: () => maxGap,
-    nodesOf: (group) => [...(current.get(group)?.keys() ?? [])],
-    stop: () => clearInterval(timer),
+    nodesOf: (group) => groups[group] ?? [],
+    stop: () => {
+      // Closing its stdin makes it report its last figures and exit.
+      stopping ??= (child.stdin!.end(), exited);
+      return stopping;
+    },
   };
 }

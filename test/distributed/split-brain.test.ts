@@ -55,7 +55,7 @@ test(`split brain: ${cyclesTotal} cycles of kill -9/restart and SIGSTOP/SIGCONT 
   const shared = path.join(c.dataDir, 'shared');
   const acks = path.join(shared, 'acks');
   mkdirSync(acks, { recursive: true });
-  const watcher = watchResourceProcesses(tag, 10);
+  const watcher = await watchResourceProcesses(tag, 10);
   const groups = ['SB1', 'SB2'];
   const kinds = { kill: 0, stop: 0 };
   try {
@@ -67,6 +67,8 @@ test(`split brain: ${cyclesTotal} cycles of kill -9/restart and SIGSTOP/SIGCONT 
         parameters: { CommandLine: `exec '${process.execPath}' --import tsx '${writer}' --tag ${tag} --group ${g} --log '${path.join(shared, `${g}.log`)}' --acks '${acks}'` },
       });
     }
+    // The coordinator may place a group before its resource exists; a resource added to an owned group waits for a request.
+    for (const g of groups) await api.onlineGroup(g);
     for (const g of groups) await ownerOnline(c, g);
 
     for (let cycle = 0; cycle < cyclesTotal; cycle++) {
@@ -89,7 +91,7 @@ test(`split brain: ${cyclesTotal} cycles of kill -9/restart and SIGSTOP/SIGCONT 
     }
     for (const g of groups) await ownerOnline(c, g);
     await new Promise((r) => setTimeout(r, 500));
-    watcher.stop();
+    await watcher.stop();
     assert.deepEqual(watcher.violations.slice(0, 3), [], 'processes of one group alive on two nodes');
     assert.ok(watcher.polls() > 1000, `the watcher polled (${watcher.polls()} polls, longest gap ${watcher.maxGapMs()} ms)`);
 
@@ -122,7 +124,7 @@ test(`split brain: ${cyclesTotal} cycles of kill -9/restart and SIGSTOP/SIGCONT 
     t.diagnostic(await c.storeDump());
     throw e;
   } finally {
-    watcher.stop();
+    await watcher.stop();
     await c.close();
   }
 });
