@@ -464,6 +464,8 @@ export class NodeAgent {
       } catch (e) {
         this.storeWriteFailed('rejoin', e);
         if (this.phase !== 'running') return;
+        // Joined but could not read the owners: drop whatever was taken back, and try again.
+        if (!this.fenced) this.selfFence('the owners could not be read after rejoining');
         this.fenced = true;
         this.lease = undefined;
         await new Promise<void>((resolve) => this.clock.setTimer(this.limits.rejoinRetryIntervalMs, resolve));
