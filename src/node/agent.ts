@@ -92,6 +92,8 @@ export class NodeAgent {
   private keepAliveInFlight = false;
   /** Set from a self-fence until the node has joined again with a new lease: it owns nothing meanwhile. */
   private fenced = false;
+  /** A rejoin loop is running (there is only ever one, so the node never holds two leases). */
+  private rejoining = false;
   /** The latest owner-key revision applied per group, so a late watch event never undoes a newer one. */
   private readonly ownerRevisions = new Map<string, number>();
   /** Groups this node owns, with the ownership epoch (the owner key's modRevision). */
@@ -167,7 +169,11 @@ export class NodeAgent {
       await this.store.watchPrefix(
         keys.owners,
         (events) => {
-          for (const e of events) void this.onOwnerChanged(nameAfter(keys.owners, e.kv.key), e.type === 'put' ? e.kv.value : undefined, e.kv.modRevision);
+          for (const e of events) {
+            this.onOwnerChanged(nameAfter(keys.owners, e.kv.key), e.type === 'put' ? e.kv.value : undefined, e.kv.modRevision).catch((err: unknown) =>
+              this.storeWriteFailed('ownership change', err),
+            );
+          }
         },
         { fromRevision: owners.revision + 1, onError: (e) => this.watchFailed('ownership', e) },
       ),
@@ -379,11 +385,19 @@ export class NodeAgent {
 
   // ---- membership ----
 
-  /** Grants a fresh lease and puts the member key on it. */
+  /**
+   * Grants a fresh lease and puts the member key on it. A join confirmed so
+   * late (a slow store) that the lease may already be near its end counts as
+   * failed: the lease is given up and the caller tries again.
+   */
   private async join(): Promise<void> {
     const sentAt = this.clock.now();
     const lease = await this.store.grantLease(this.limits.leaseTtlSeconds);
     await this.store.put(keys.member(this.node.name), encode({ id: this.node.id, startedAt: this.clock.now() }), { lease });
+    if (this.clock.now() >= sentAt + this.limits.leaseTtlSeconds * 1000 - this.limits.selfFenceMarginMs) {
+      void this.store.revokeLease(lease).catch(() => undefined);
+      throw new StoreError('unavailable', `joining took ${this.clock.now() - sentAt} ms, too long for a ${this.limits.leaseTtlSeconds} s lease`);
+    }
     this.lease = lease;
     this.fenced = false;
     this.leaseConfirmed(sentAt);
@@ -457,19 +471,27 @@ export class NodeAgent {
     this.fenceTimer = undefined;
     this.selfFence(why);
     if (old) void this.store.revokeLease(old).catch(() => undefined);
-    while (this.phase === 'running' && this.fenced) {
-      try {
-        await this.join();
-        await this.reconcileOwners();
-      } catch (e) {
-        this.storeWriteFailed('rejoin', e);
-        if (this.phase !== 'running') return;
-        // Joined but could not read the owners: drop whatever was taken back, and try again.
-        if (!this.fenced) this.selfFence('the owners could not be read after rejoining');
-        this.fenced = true;
-        this.lease = undefined;
-        await new Promise<void>((resolve) => this.clock.setTimer(this.limits.rejoinRetryIntervalMs, resolve));
+    // One rejoin loop at a time: a fence during a rejoin sets `fenced` again, and the running loop joins anew.
+    if (this.rejoining) return;
+    this.rejoining = true;
+    try {
+      while (this.phase === 'running' && this.fenced) {
+        try {
+          await this.join();
+          await this.reconcileOwners();
+        } catch (e) {
+          this.storeWriteFailed('rejoin', e);
+          if (this.phase !== 'running') return;
+          // Joined but could not read the owners: drop whatever was taken back, and try again.
+          if (!this.fenced) this.selfFence('the owners could not be read after rejoining');
+          this.fenced = true;
+          if (this.lease) void this.store.revokeLease(this.lease).catch(() => undefined);
+          this.lease = undefined;
+          await new Promise<void>((resolve) => this.clock.setTimer(this.limits.rejoinRetryIntervalMs, resolve));
+        }
       }
+    } finally {
+      this.rejoining = false;
     }
   }
 
@@ -517,7 +539,9 @@ export class NodeAgent {
     const had = this.owned.has(group);
     if (mine && !had) {
       this.owned.set(group, epoch);
-      const move = owner.moveId ? await this.moveFor(group, owner.moveId) : undefined;
+      const move = owner.moveId ? await this.readMoveRecord(group, owner.moveId) : undefined;
+      // Things may have changed while the move record was read (a fence, another owner).
+      if (this.phase !== 'running' || this.fenced || this.owned.get(group) !== epoch) return;
       if (move?.opId) this.moveOps.set(move.moveId, move.opId);
       this.dispatch({
         type: 'acquireGroup',
@@ -532,6 +556,25 @@ export class NodeAgent {
     } else if (!mine && had) {
       this.owned.delete(group);
       this.dispatch({ type: 'releaseGroup', now: this.clock.now(), group });
+    }
+  }
+
+  /**
+   * The move a newly acquired group is part of, read with bounded retries; if
+   * the store stays unreachable the group is acquired without it (it goes to
+   * its persistent state, and the coordinator ends the move by its deadline).
+   */
+  private async readMoveRecord(group: string, moveId: string): Promise<Awaited<ReturnType<NodeAgent['moveFor']>>> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.moveFor(group, moveId);
+      } catch (e) {
+        if (attempt >= this.limits.recordUpdateAttemptsMax || this.phase !== 'running') {
+          this.storeWriteFailed(`move record of group ${group}`, e);
+          return undefined;
+        }
+        await new Promise<void>((resolve) => this.clock.setTimer(this.limits.rejoinRetryIntervalMs, resolve));
+      }
     }
   }
 
