@@ -18,3 +18,15 @@ for (let seed = 1; seed <= seedCount; seed++) {
     assert.ok(report.stats.livenessMs !== undefined, 'the liveness phase reached the persistent state');
   });
 }
+
+// Longer runs that once found bugs: each names what it caught.
+const regressions = [
+  { seed: 252, what: 'an unreachable store while reading a newly owned group\'s move record (unhandled rejection)' },
+  { seed: 269, what: 'a fence during a slow rejoin started a second rejoin loop; the node ran without being a member' },
+];
+for (const { seed, what } of regressions) {
+  test(`seed ${seed}, 300 steps, 4 nodes, 3 groups: ${what}`, async () => {
+    const report = await runSimulation({ seed, steps: 300, nodes: 4, groups: 3 });
+    assert.equal(report.ok, true, formatReport(report));
+  });
+}
