@@ -30,6 +30,8 @@ export async function createSampleConfiguration(api: ClusterApi, o: SampleOption
     parameters: { CommandLine: `${JSON.stringify(process.execPath)} -e ${JSON.stringify(httpServer)}` },
     dependencies: '[Web IP]',
   });
+  // New resources are created offline (as in WSFC): bring the group online now that it is complete.
+  await api.onlineGroup('Web');
   created.push('Web');
   return created;
 }
