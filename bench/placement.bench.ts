@@ -6,6 +6,7 @@ import { planNodeDown } from '../src/policy/node-down.ts';
 import { isPlacementError } from '../src/policy/placement.ts';
 import type { ClusterView, PolicyGroup, PolicyNode } from '../src/policy/view.ts';
 import { report, summary } from './stats.ts';
+import { Prng } from '../src/sim/prng.ts';
 
 const nodeCount = 64;
 const groupCount = 10_000;
@@ -14,20 +15,10 @@ const antiAffinityClassCount = 50;
 const runs = 60;
 const warmupRuns = 5;
 
-/** mulberry32: a small seeded generator, so every run builds the same cluster. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function buildCluster(): ClusterView {
-  const random = seeded(42);
+  const prng = new Prng(42);
+  const random = (): number => prng.float();
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
   const nodes: PolicyNode[] = Array.from({ length: nodeCount }, (_, i) => ({
     name: `node${String(i + 1).padStart(2, '0')}`,

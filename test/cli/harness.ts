@@ -2,6 +2,7 @@
 // in-memory double in unit tests), capturing output and the exit code.
 import { Command, CommanderError } from 'commander';
 import { registerClusterCommands } from '../../src/cli/commands/index.ts';
+import type { CliDeps } from '../../src/cli/kit.ts';
 import type { ClusterApi } from '../../src/api/types.ts';
 import { RealClock } from '../../src/clock/real.ts';
 
@@ -11,11 +12,18 @@ export interface CliRun {
   err: string;
 }
 
-export async function runCli(api: ClusterApi, args: string[], cwd = process.cwd()): Promise<CliRun> {
+/** register: which commands to load (default: the cluster nouns); it receives deps that capture output. */
+export async function runCli(
+  api: ClusterApi,
+  args: string[],
+  cwd = process.cwd(),
+  register: (program: Command, deps: CliDeps) => void = registerClusterCommands,
+): Promise<CliRun> {
   const run: CliRun = { code: 0, out: '', err: '' };
   const program = new Command().name('failover');
+  program.exitOverride();
   program.configureOutput({ writeOut: (s) => (run.out += s), writeErr: (s) => (run.err += s) });
-  registerClusterCommands(program, {
+  register(program, {
     connect: async () => api,
     io: { out: (t) => (run.out += t), err: (t) => (run.err += t) },
     setExitCode: (c) => (run.code = c),
@@ -30,6 +38,7 @@ export async function runCli(api: ClusterApi, args: string[], cwd = process.cwd(
     await program.parseAsync(['node', 'failover', ...args]);
   } catch (e) {
     if (!(e instanceof CommanderError)) throw e;
+    run.code ||= e.exitCode;
   }
   return run;
 }

@@ -1,35 +1,13 @@
 // failover mailbox ... in-process against a running cluster's API.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Command, CommanderError } from 'commander';
 import { registerMailbox } from '../../src/cli/commands/mailbox.ts';
 import type { ClusterApi } from '../../src/api/types.ts';
-import { RealClock } from '../../src/clock/real.ts';
+import { runCli } from '../cli/harness.ts';
 import { startMailboxCluster } from './helpers.ts';
 
-async function runMailbox(api: ClusterApi, args: string[], cwd: string): Promise<{ code: number; out: string; err: string }> {
-  const run = { code: 0, out: '', err: '' };
-  const program = new Command().name('failover');
-  program.exitOverride();
-  program.configureOutput({ writeOut: (s) => (run.out += s), writeErr: (s) => (run.err += s) });
-  registerMailbox(program, {
-    connect: async () => api,
-    io: { out: (t) => (run.out += t), err: (t) => (run.err += t) },
-    setExitCode: (c) => (run.code = c),
-    exit: (c) => {
-      run.code = c;
-      throw new CommanderError(c, 'test.exit', 'exit');
-    },
-    clock: new RealClock(),
-    cwd: () => cwd,
-  });
-  try {
-    await program.parseAsync(['node', 'failover', 'mailbox', ...args]);
-  } catch (e) {
-    if (!(e instanceof CommanderError)) throw e;
-    run.code ||= e.exitCode;
-  }
-  return run;
+function runMailbox(api: ClusterApi, args: string[], cwd: string) {
+  return runCli(api, ['mailbox', ...args], cwd, registerMailbox);
 }
 
 test('failover mailbox: create-server, status, send, read, move, and errors with WSFC codes', { timeout: 60_000 }, async () => {

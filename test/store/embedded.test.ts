@@ -15,6 +15,7 @@ import { openEmbeddedStore, type EmbeddedStore } from '../../src/store/embedded.
 import { WATCH_HISTORY_REVISIONS_MAX } from '../../src/store/limits.ts';
 import { StoreError } from '../../src/store/store.ts';
 import { storeConformance, type ConformanceTarget } from './conformance.ts';
+import { Prng } from '../../src/sim/prng.ts';
 
 function tempDir(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'failover-'));
@@ -306,7 +307,8 @@ describe('embedded store on disk', () => {
       const clock = new VirtualClock();
       const onDisk = await openEmbeddedStore({ dataDir: dir, clock, snapshotThresholdBytes: 4096 });
       const inMemory = await openEmbeddedStore({ clock });
-      const random = seededRandom(20260101);
+      const prng = new Prng(20260101);
+      const random = (): number => prng.float();
       const leases: string[][] = [[], []];
       for (let step = 0; step < 600; step++) {
         const key = `s/${Math.floor(random() * 40)}`;
@@ -422,13 +424,3 @@ describe('embedded store watch history', () => {
 });
 
 /** A small deterministic generator (mulberry32), so a failing sequence can be replayed. */
-function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
