@@ -422,5 +422,3 @@ describe('embedded store watch history', () => {
     }
   });
 });
-
-/** A small deterministic generator (mulberry32), so a failing sequence can be replayed. */
