@@ -2,7 +2,8 @@
 // when missing, starts it on free loopback ports in a temporary data directory,
 // and stops it (only the process it started) when done.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { ensureDebianPackage, findExecutable } from '../../scripts/debian.ts';
 import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
@@ -28,41 +29,9 @@ export interface RunningEtcd {
   stop(): Promise<void>;
 }
 
-function isExecutable(file: string): boolean {
-  try {
-    accessSync(file, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** The etcd binary on PATH or in /usr/bin, or undefined. */
 export function findEtcdBinary(): string | undefined {
-  const dirs = (process.env['PATH'] ?? '').split(path.delimiter).filter((d) => d !== '');
-  for (const dir of [...dirs, '/usr/bin']) {
-    const candidate = path.join(dir, 'etcd');
-    if (isExecutable(candidate)) return candidate;
-  }
-  return undefined;
-}
-
-function runQuietly(cmd: string, args: string[]): Promise<{ code: number; output: string }> {
-  return new Promise((resolve) => {
-    // No stdin: CI runs without a terminal, and apt must never wait for an answer.
-    const child = spawn(cmd, args, {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
-    });
-    let output = '';
-    const collect = (chunk: Buffer): void => {
-      output = (output + chunk.toString('utf8')).slice(-etcdStderrTailBytesMax);
-    };
-    child.stdout.on('data', collect);
-    child.stderr.on('data', collect);
-    child.on('error', (err) => resolve({ code: 127, output: `${output}${String(err)}` }));
-    child.on('close', (code) => resolve({ code: code ?? 1, output }));
-  });
+  return findExecutable('etcd', ['/usr/bin']);
 }
 
 let installation: Promise<string> | undefined;
@@ -76,27 +45,8 @@ export function ensureEtcdInstalled(): Promise<string> {
   return installation;
 }
 
-async function installEtcd(): Promise<string> {
-  const found = findEtcdBinary();
-  if (found) return found;
-  const cannot = (why: string): Error =>
-    new Error(`etcd is not installed and cannot be installed automatically: ${why}. Install it with "apt-get install etcd-server" or put an etcd binary on PATH.`);
-  if (!findOnPath('apt-get')) throw cannot('apt-get was not found (not a Debian-like system)');
-  if (process.getuid?.() !== 0) throw cannot('installing packages needs root');
-  const update = await runQuietly('apt-get', ['update']);
-  if (update.code !== 0) throw cannot(`"apt-get update" failed (exit ${update.code}):\n${update.output}`);
-  const install = await runQuietly('apt-get', ['install', '-y', '--no-install-recommends', 'etcd-server']);
-  if (install.code !== 0) throw cannot(`"apt-get install -y etcd-server" failed (exit ${install.code}):\n${install.output}`);
-  const installed = findEtcdBinary();
-  if (!installed) throw cannot('the etcd-server package was installed but no etcd binary appeared');
-  return installed;
-}
-
-function findOnPath(name: string): string | undefined {
-  for (const dir of (process.env['PATH'] ?? '').split(path.delimiter)) {
-    if (dir !== '' && isExecutable(path.join(dir, name))) return path.join(dir, name);
-  }
-  return undefined;
+function installEtcd(): Promise<string> {
+  return ensureDebianPackage('etcd-server', 'etcd', findEtcdBinary);
 }
 
 function freeLoopbackPort(): Promise<number> {
