@@ -37,6 +37,8 @@ export interface ApiServerOptions {
   readonly sse?: Partial<SseLimits>;
   /** Also serve the web console at /console/ (its page holds no data; it reads through the API with a token). */
   readonly console?: boolean;
+  /** More routes (e.g. the mailbox console's), behind the same tokens and error handling. */
+  readonly routes?: ReadonlyArray<(app: FastifyInstance) => void>;
 }
 
 export interface ApiServer {
@@ -264,6 +266,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   if (options.console) await registerConsoleRoutes(app, { accessOf });
+  for (const register of options.routes ?? []) register(app);
 
   type P = { name: string };
   const pname = (req: FastifyRequest): string => (req.params as P).name;

@@ -18,7 +18,9 @@ import type { Store } from '../store/store.ts';
 import { ClusterDatabase } from '../database/registry.ts';
 import { ClusterConfigStore } from '../database/config.ts';
 import { ClusterLogWriter } from '../log/writer.ts';
-import { builtinResourceTypes, type ResourceTypeRegistry } from '../types/index.ts';
+import { mailboxResourceTypes, type ResourceTypeRegistry } from '../types/index.ts';
+import { MailboxConsole } from '../mailbox/console.ts';
+import { mailboxRoutes } from '../mailbox/routes.ts';
 import { createInProcessApi } from '../api/service.ts';
 import { startApiServer, type ApiServer } from '../api/server.ts';
 import { createApiTokens, writeLocalCluster, type ApiTokens } from '../api/tokens.ts';
@@ -88,7 +90,7 @@ export async function startDistributedAgent(o: DistributedAgentOptions): Promise
   try {
     const config = new ClusterConfigStore(new ClusterDatabase(store));
     const node = await joinConfiguration(config, o.node, o.id);
-    const baseTypes = (o.types ?? builtinResourceTypes)();
+    const baseTypes = (o.types ?? mailboxResourceTypes)();
     await registerMissingTypes(config, baseTypes);
 
     const logDir = join(o.dataDir, 'logs', node.name);
@@ -110,7 +112,8 @@ export async function startDistributedAgent(o: DistributedAgentOptions): Promise
 
     const tokens = await sharedTokens(store);
     const api = createInProcessApi({ store, clock });
-    const server: ApiServer = await startApiServer({ api, host: o.apiHost, port: o.apiPort, tokens, clock });
+    const mailbox = mailboxRoutes({ console: new MailboxConsole(api, { clock }), storageRoot: join(o.dataDir, 'mailbox') });
+    const server: ApiServer = await startApiServer({ api, host: o.apiHost, port: o.apiPort, tokens, clock, routes: [mailbox] });
     writeLocalCluster(o.dataDir, { url: server.url, tokens });
 
     let stopping: Promise<void> | undefined;

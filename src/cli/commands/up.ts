@@ -3,7 +3,7 @@
 // first start. Restarting on the same directory resumes the same cluster;
 // Ctrl-C stops resources in order and exits.
 import { mkdirSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { LocalCluster } from '../../node/cluster.ts';
 import { createInProcessApi } from '../../api/service.ts';
@@ -13,6 +13,8 @@ import { isClusterError } from '../../model/errors.ts';
 import { exitCodeOf } from '../exit-codes.ts';
 import { createSampleConfiguration } from '../../node/sample.ts';
 import { mailboxResourceTypes } from '../../types/index.ts';
+import { MailboxConsole } from '../../mailbox/console.ts';
+import { mailboxRoutes } from '../../mailbox/routes.ts';
 
 export const DATA_DIR_DEFAULT = '.failover';
 const NODES_DEFAULT = 3;
@@ -73,7 +75,8 @@ async function up(o: { nodes: number; port: number; host: string; dataDir: strin
   const cluster = await LocalCluster.start({ nodes: o.nodes, dataDir: o.dataDir, types: () => mailboxResourceTypes() });
   const api = createInProcessApi({ store: cluster.store, clock: cluster.clock });
   const tokens = createApiTokens();
-  const server = await startApiServer({ api, host: o.host, port: o.port, tokens, console: true });
+  const mailbox = mailboxRoutes({ console: new MailboxConsole(api, { clock: cluster.clock }), storageRoot: join(o.dataDir, 'mailbox') });
+  const server = await startApiServer({ api, host: o.host, port: o.port, tokens, console: true, routes: [mailbox] });
   const apiFile = writeLocalCluster(o.dataDir, { url: server.url, tokens });
   if (o.sample && (await api.listGroups()).length === 0) {
     const created = await createSampleConfiguration(api, { nodes: cluster.nodes.map((n) => n.name), dataDir: o.dataDir, mailboxAddress: o.sampleAddress });
