@@ -4,7 +4,7 @@
 // injected clock, log lines, store writes) and keeps the node's membership
 // lease. Agents talk to each other only through the store.
 import type { Clock, TimerHandle } from '../model/clock.ts';
-import { ClusterError, clusterError, type ClusterErrorValue } from '../model/errors.ts';
+import { ClusterError, clusterError } from '../model/errors.ts';
 import { messages, type LogMessage } from '../model/messages.ts';
 import type { NodeConfig } from '../model/objects.ts';
 import type { PropertyValue } from '../model/properties.ts';
@@ -717,5 +717,3 @@ function toOperation(req: OpRequest): Extract<RcmInput, { type: 'request' }>['op
   }
   return undefined;
 }
-
-export type { ClusterErrorValue };
