@@ -27,7 +27,6 @@ export const keys = {
   move: (group: string) => `${CLUSTER_PREFIX}moves/${group}`,
   moves: `${CLUSTER_PREFIX}moves/`,
   state: (node: string, resource: string) => `${CLUSTER_PREFIX}state/${node}/${resource}`,
-  statesOf: (node: string) => `${CLUSTER_PREFIX}state/${node}/`,
   states: `${CLUSTER_PREFIX}state/`,
   op: (node: string, opId: string) => `${CLUSTER_PREFIX}ops/${node}/${opId}`,
   opsOf: (node: string) => `${CLUSTER_PREFIX}ops/${node}/`,

@@ -4,11 +4,6 @@ import type { MoveOutcome, MovePhase, OperationView } from '../api/types.ts';
 import type { ResourceState } from '../model/objects.ts';
 import { resourceStates } from '../model/objects.ts';
 
-export interface MemberRecord {
-  readonly id: number;
-  readonly startedAt: number;
-}
-
 export type OwnershipReason = 'start' | 'move' | 'failover' | 'failback' | 'return';
 
 export interface OwnerRecord {
@@ -97,11 +92,6 @@ export function decodeReport(value: string): ResourceReport | undefined {
   return o && typeof o.state === 'string' && (resourceStates as readonly string[]).includes(o.state) && typeof o.stateSeq === 'number'
     ? (o as unknown as ResourceReport)
     : undefined;
-}
-
-export function decodeMember(value: string): MemberRecord | undefined {
-  const o = decodeObject(value);
-  return o && typeof o.id === 'number' ? (o as unknown as MemberRecord) : undefined;
 }
 
 export function decodeOpRequest(value: string): OpRequest | undefined {
