@@ -41,7 +41,7 @@ import {
   type PropertyKind,
   type PropertyValue,
 } from '../model/properties.ts';
-import type { Watcher } from '../store/store.ts';
+import type { Store, Watcher } from '../store/store.ts';
 import {
   CONFIG_KEYS,
   GENERATION_VALUE,
@@ -175,6 +175,9 @@ interface Change<T> {
   readonly commands: BatchCommand[];
   readonly result: T;
 }
+
+/** The tail of each store's queue of configuration changes in this process. */
+const changeQueues = new WeakMap<Store, Promise<unknown>>();
 
 export class ClusterConfigStore {
   constructor(private readonly db: ClusterDatabase) {}
@@ -531,7 +534,20 @@ export class ClusterConfigStore {
    * Validates against a fresh read and applies as one batch conditioned on the
    * generation read; if another change got in first, does it all again.
    */
-  private async change<T>(plan: (state: ConfigState) => Change<T>): Promise<T> {
+  /**
+   * Configuration changes made in this process run one at a time per store:
+   * they all guard the one generation value, so running them side by side only
+   * makes them retry (and, with many writers, run out of attempts). Writers in
+   * other processes still race, and the retries below settle that.
+   */
+  private change<T>(plan: (state: ConfigState) => Change<T>): Promise<T> {
+    const key = this.db.backingStore;
+    const run = (changeQueues.get(key) ?? Promise.resolve()).then(() => this.changeNow(plan));
+    changeQueues.set(key, run.catch(() => undefined));
+    return run;
+  }
+
+  private async changeNow<T>(plan: (state: ConfigState) => Change<T>): Promise<T> {
     for (let attempt = 1; attempt <= CONFIG_UPDATE_ATTEMPTS_MAX; attempt++) {
       const state = await this.read();
       const { commands, result } = plan(state);

@@ -113,6 +113,11 @@ export class ClusterDatabase {
     this.layout = new StoreLayout(options.root ?? DATABASE_ROOT_DEFAULT);
   }
 
+  /** The store this database lives on (writers in one process can coordinate per store). */
+  get backingStore(): Store {
+    return this.store;
+  }
+
   // ---- keys ----
 
   /** Creates the key and any missing parents; returns whether the key was created (false: it existed). */
