@@ -24,7 +24,7 @@ import {
   type Watcher,
   type WatchOptions,
 } from './store.ts';
-import { checkKey, checkPrefix, executeTxn, validateTxn } from './txn.ts';
+import { checkKey, checkPrefix, executeTxn, preview, validateTxn } from './txn.ts';
 import { WatchHub } from './watch.ts';
 
 /** Where records go to become durable; the in-memory store has none. */
@@ -147,7 +147,9 @@ export class EmbeddedStore implements Store {
       if (!Array.isArray(branch)) continue; // validateTxn names the problem
       for (const op of branch as readonly TxnOp[]) if (op?.type === 'put' && op.lease !== undefined) this.expireIfOverdue(op.lease);
     }
-    validateTxn(this.space, txn);
+    validateTxn(txn, (lease, key) => {
+      if (!this.space.hasLease(lease)) throw new StoreError('lease-not-found', `put of ${preview(key)}: lease ${lease} not found (expired or revoked)`);
+    });
     const outcome = executeTxn(this.space, txn);
     if (outcome.writes.length > 0) {
       this.commit({ s: this.seq + 1, r: this.space.revision, w: outcome.writes.map(encodeWrite) }, outcome.events);

@@ -3,8 +3,8 @@
 // Buffers). Pure: no I/O, so the mapping can be read and tested on its own.
 
 import type * as Etcd from 'etcd3';
-import { STORE_TXN_OPS_MAX, StoreError, type Compare, type KeyValue, type Txn, type TxnOp, type TxnOpResult } from './store.ts';
-import { checkKey, checkPrefix, checkValue, preview } from './txn.ts';
+import { StoreError, type Compare, type KeyValue, type Txn, type TxnOp, type TxnOpResult } from './store.ts';
+import { preview, validateTxn } from './txn.ts';
 
 /** etcd's "no lease" id. */
 const NO_LEASE = '0';
@@ -129,7 +129,8 @@ function etcdCompare(keys: EtcdKeys, c: Compare): Etcd.ICompare {
  * including etcd's rule that a value compare on a missing key is false.
  */
 export function txnRequest(keys: EtcdKeys, txn: Txn): Etcd.ITxnRequest {
-  validateTxn(txn);
+  // The same checks as the embedded store, before anything is sent (etcd refuses less helpfully).
+  validateTxn(txn, (lease) => void checkLeaseId(lease));
   return {
     compare: txn.compare.map((c) => etcdCompare(keys, c)),
     success: txn.success.map((op) => requestOp(keys, op)),
@@ -162,69 +163,3 @@ function opResults(keys: EtcdKeys, ops: readonly TxnOp[], responses: readonly Et
   });
 }
 
-/**
- * The same checks as the embedded store, before anything is sent, so both
- * stores refuse the same transactions with the same error kinds (etcd would
- * refuse most of them too, with less helpful messages).
- */
-export function validateTxn(txn: Txn): void {
-  if (!txn || !Array.isArray(txn.compare) || !Array.isArray(txn.success) || (txn.failure !== undefined && !Array.isArray(txn.failure))) {
-    throw new StoreError('invalid', 'txn needs compare and success arrays (and optionally failure)');
-  }
-  for (const [name, list] of [['compare', txn.compare], ['success', txn.success], ['failure', txn.failure ?? []]] as const) {
-    if (list.length > STORE_TXN_OPS_MAX) throw new StoreError('too-large', `txn ${name} has ${list.length} entries; the limit is ${STORE_TXN_OPS_MAX}`);
-  }
-  for (const c of txn.compare) validateCompare(c);
-  validateBranch(txn.success, 'success');
-  validateBranch(txn.failure ?? [], 'failure');
-}
-
-function validateCompare(c: Compare): void {
-  checkKey(c?.key, 'compare key');
-  if (c.target === 'value') {
-    if (c.op !== '==' && c.op !== '!=') throw new StoreError('invalid', `compare on value of ${preview(c.key)}: op ${String(c.op)} is not == or !=`);
-    if (typeof c.value !== 'string') throw new StoreError('invalid', `compare on value of ${preview(c.key)}: value must be a string`);
-    return;
-  }
-  if (!(c.target in compareTarget)) throw new StoreError('invalid', `compare on ${preview(c.key)}: unknown target ${String((c as { target: unknown }).target)}`);
-  if (!(c.op in compareResult)) throw new StoreError('invalid', `compare on ${c.target} of ${preview(c.key)}: unknown op ${String(c.op)}`);
-  if (typeof c.value !== 'number' || !Number.isSafeInteger(c.value)) throw new StoreError('invalid', `compare on ${c.target} of ${preview(c.key)}: value must be an integer`);
-}
-
-function validateBranch(ops: readonly TxnOp[], branch: string): void {
-  const putKeys = new Set<string>();
-  const deletedKeys = new Set<string>();
-  const deletedPrefixes: string[] = [];
-  for (const op of ops) {
-    switch (op?.type) {
-      case 'put':
-        checkKey(op.key);
-        checkValue(op.key, op.value);
-        if (op.lease !== undefined) checkLeaseId(op.lease);
-        if (putKeys.has(op.key)) throw new StoreError('invalid', `txn ${branch} puts key ${preview(op.key)} twice`);
-        putKeys.add(op.key);
-        break;
-      case 'delete':
-        checkKey(op.key);
-        deletedKeys.add(op.key);
-        break;
-      case 'get':
-        checkKey(op.key);
-        break;
-      case 'deletePrefix':
-        checkPrefix(op.prefix);
-        deletedPrefixes.push(op.prefix);
-        break;
-      case 'range':
-        checkPrefix(op.prefix);
-        break;
-      default:
-        throw new StoreError('invalid', `txn ${branch} has an unknown op type ${JSON.stringify((op as { type?: unknown })?.type)}`);
-    }
-  }
-  for (const key of putKeys) {
-    if (deletedKeys.has(key) || deletedPrefixes.some((p) => key.startsWith(p))) {
-      throw new StoreError('invalid', `txn ${branch} both puts and deletes key ${preview(key)}`);
-    }
-  }
-}

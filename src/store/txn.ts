@@ -46,9 +46,11 @@ export function checkValue(key: string, value: string): void {
 /**
  * Checks everything that could make the transaction fail, before anything is
  * applied, so a refused transaction changes nothing: sizes, op counts, leases
- * named by puts, and (as etcd) that no key is written twice.
+ * named by puts (checkLease: each store its own way), and (as etcd) that no key
+ * is written twice. Both stores use it, so they refuse the same transactions
+ * with the same error kinds.
  */
-export function validateTxn(space: KeySpace, txn: Txn): void {
+export function validateTxn(txn: Txn, checkLease: (lease: string, key: string) => void): void {
   if (!txn || !Array.isArray(txn.compare) || !Array.isArray(txn.success) || (txn.failure !== undefined && !Array.isArray(txn.failure))) {
     throw new StoreError('invalid', 'txn needs compare and success arrays (and optionally failure)');
   }
@@ -56,8 +58,8 @@ export function validateTxn(space: KeySpace, txn: Txn): void {
     if (list.length > STORE_TXN_OPS_MAX) throw new StoreError('too-large', `txn ${name} has ${list.length} entries; the limit is ${STORE_TXN_OPS_MAX}`);
   }
   for (const c of txn.compare) validateCompare(c);
-  validateBranch(space, txn.success, 'success');
-  validateBranch(space, txn.failure ?? [], 'failure');
+  validateBranch(txn.success, 'success', checkLease);
+  validateBranch(txn.failure ?? [], 'failure', checkLease);
 }
 
 function validateCompare(c: Compare): void {
@@ -71,10 +73,10 @@ function validateCompare(c: Compare): void {
     throw new StoreError('invalid', `compare on ${preview(c.key)}: unknown target ${String((c as { target: unknown }).target)}`);
   }
   if (!['==', '!=', '<', '>'].includes(c.op)) throw new StoreError('invalid', `compare on ${c.target} of ${preview(c.key)}: unknown op ${String(c.op)}`);
-  if (typeof c.value !== 'number' || !Number.isFinite(c.value)) throw new StoreError('invalid', `compare on ${c.target} of ${preview(c.key)}: value must be a number`);
+  if (typeof c.value !== 'number' || !Number.isSafeInteger(c.value)) throw new StoreError('invalid', `compare on ${c.target} of ${preview(c.key)}: value must be an integer`);
 }
 
-function validateBranch(space: KeySpace, ops: readonly TxnOp[], branch: string): void {
+function validateBranch(ops: readonly TxnOp[], branch: string, checkLease: (lease: string, key: string) => void): void {
   const putKeys = new Set<string>();
   const deletedKeys: string[] = [];
   const deletedPrefixes: string[] = [];
@@ -85,7 +87,7 @@ function validateBranch(space: KeySpace, ops: readonly TxnOp[], branch: string):
         checkValue(op.key, op.value);
         if (putKeys.has(op.key)) throw new StoreError('invalid', `txn ${branch} puts key ${preview(op.key)} twice`);
         putKeys.add(op.key);
-        if (op.lease !== undefined && !space.hasLease(op.lease)) throw new StoreError('lease-not-found', `put of ${preview(op.key)}: lease ${op.lease} not found (expired or revoked)`);
+        if (op.lease !== undefined) checkLease(op.lease, op.key);
         break;
       case 'delete':
       case 'get':
