@@ -57,6 +57,14 @@ export class VirtualClock implements Clock {
     this.current = until;
   }
   /**
+   * The whole process stalls for ms (a GC pause, a starved CPU, SIGSTOP): time
+   * passes and no timer fires. Timers that fell due meanwhile fire late, at the
+   * next advance.
+   */
+  stall(ms: number): void {
+    this.current += ms;
+  }
+  /**
    * Like advance, but lets promise callbacks run between timers, so async code
    * driven by this clock (shells, stores) progresses as it would in real time.
    */

@@ -33,6 +33,7 @@ import {
 import { OrderedPublisher } from './reports.ts';
 import { Coordinator } from './coordinator.ts';
 import type { LeaseWatchdog } from './watchdog.ts';
+import type { StallMeter } from '../store/stalls.ts';
 
 export interface NodeAgentOptions {
   readonly node: NodeConfig;
@@ -61,6 +62,14 @@ export interface NodeAgentOptions {
    * this process dies or freezes.
    */
   readonly watchdog?: LeaseWatchdog;
+  /**
+   * Only when the store runs in this same process (the embedded mode): its
+   * measure of this process's stalls. The store extends every lease by a
+   * stall, so the agent's self-fence does not count stalled time either. With
+   * a store in another process (etcd) there is none, and the fence counts
+   * every millisecond.
+   */
+  readonly processStalls?: StallMeter;
 }
 
 type AgentPhase = 'new' | 'running' | 'stopped';
@@ -391,12 +400,12 @@ export class NodeAgent {
    * failed: the lease is given up and the caller tries again.
    */
   private async join(): Promise<void> {
-    const sentAt = this.clock.now();
+    const sentAt = this.leaseNow();
     const lease = await this.store.grantLease(this.limits.leaseTtlSeconds);
     await this.store.put(keys.member(this.node.name), encode({ id: this.node.id, startedAt: this.clock.now() }), { lease });
-    if (this.clock.now() >= sentAt + this.limits.leaseTtlSeconds * 1000 - this.limits.selfFenceMarginMs) {
+    if (this.leaseNow() >= sentAt + this.limits.leaseTtlSeconds * 1000 - this.limits.selfFenceMarginMs) {
       void this.store.revokeLease(lease).catch(() => undefined);
-      throw new StoreError('unavailable', `joining took ${this.clock.now() - sentAt} ms, too long for a ${this.limits.leaseTtlSeconds} s lease`);
+      throw new StoreError('unavailable', `joining took ${this.leaseNow() - sentAt} ms, too long for a ${this.limits.leaseTtlSeconds} s lease`);
     }
     this.lease = lease;
     this.fenced = false;
@@ -405,9 +414,17 @@ export class NodeAgent {
     this.scheduleKeepAlive();
   }
 
+  /**
+   * The time lease deadlines are kept in: the clock, less the stalls of this
+   * process when the store is in it too (see processStalls).
+   */
+  private leaseNow(): number {
+    return this.options.processStalls?.now() ?? this.clock.now();
+  }
+
   /** Whether the lease certainly still holds: resources may be started. */
   private leaseHolds(): boolean {
-    return !this.fenced && this.lease !== undefined && this.clock.now() < this.leaseSafeUntil;
+    return !this.fenced && this.lease !== undefined && this.leaseNow() < this.leaseSafeUntil;
   }
 
   /**
@@ -420,14 +437,23 @@ export class NodeAgent {
     const safeUntil = expiresNoEarlierThan - this.limits.selfFenceMarginMs;
     if (safeUntil <= this.leaseSafeUntil) return;
     this.leaseSafeUntil = safeUntil;
+    this.armFenceTimer();
+    this.options.watchdog?.pet(expiresNoEarlierThan - this.limits.watchdogMarginMs - this.leaseNow());
+  }
+
+  /** Fences the node at leaseSafeUntil; a process stall (see processStalls) moves that moment later by as much. */
+  private armFenceTimer(): void {
     if (this.fenceTimer) this.clock.clearTimer(this.fenceTimer);
-    this.fenceTimer = this.clock.setTimer(safeUntil - this.clock.now(), () => {
+    this.fenceTimer = this.clock.setTimer(this.leaseSafeUntil - this.leaseNow(), () => {
       this.fenceTimer = undefined;
-      if (this.phase !== 'running' || this.fenced || this.clock.now() < this.leaseSafeUntil) return;
-      const silentMs = this.clock.now() - (this.leaseSafeUntil - this.limits.leaseTtlSeconds * 1000 + this.limits.selfFenceMarginMs);
+      if (this.phase !== 'running' || this.fenced) return;
+      if (this.leaseNow() < this.leaseSafeUntil) {
+        this.armFenceTimer();
+        return;
+      }
+      const silentMs = this.leaseNow() - (this.leaseSafeUntil - this.limits.leaseTtlSeconds * 1000 + this.limits.selfFenceMarginMs);
       void this.loseMembership(`no lease renewal was confirmed for ${silentMs} ms`);
     });
-    this.options.watchdog?.pet(expiresNoEarlierThan - this.limits.watchdogMarginMs - this.clock.now());
   }
 
   private scheduleKeepAlive(): void {
@@ -445,7 +471,7 @@ export class NodeAgent {
     this.scheduleKeepAlive();
     if (this.keepAliveInFlight) return;
     this.keepAliveInFlight = true;
-    const sentAt = this.clock.now();
+    const sentAt = this.leaseNow();
     try {
       await this.store.keepAlive(lease);
       if (this.lease === lease && !this.fenced && this.phase === 'running') this.leaseConfirmed(sentAt);

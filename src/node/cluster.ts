@@ -8,7 +8,7 @@ import { ClusterError } from '../model/errors.ts';
 import type { LogLevel } from '../model/messages.ts';
 import type { NodeConfig } from '../model/objects.ts';
 import { RealClock } from '../clock/real.ts';
-import { openEmbeddedStore } from '../store/embedded.ts';
+import { EmbeddedStore, openEmbeddedStore } from '../store/embedded.ts';
 import type { Store } from '../store/store.ts';
 import { ClusterDatabase } from '../database/registry.ts';
 import { ClusterConfigStore } from '../database/config.ts';
@@ -38,6 +38,8 @@ export interface LocalClusterOptions {
 export class LocalCluster {
   readonly agents = new Map<string, NodeAgent>();
   readonly logs = new Map<string, ClusterLogWriter>();
+  /** Stops the stall reports to the node logs. */
+  private readonly unsubscribeStalls: () => void;
   private constructor(
     readonly store: Store,
     readonly clock: Clock,
@@ -45,7 +47,19 @@ export class LocalCluster {
     private readonly options: LocalClusterOptions,
     private readonly ownsStore: boolean,
     readonly nodes: readonly NodeConfig[],
-  ) {}
+  ) {
+    this.unsubscribeStalls =
+      this.processStalls?.onStall((ms) => {
+        for (const log of this.logs.values()) {
+          log.writeMessage({ level: 'WARN', component: 'NM', text: `The process stalled for ${ms} ms (its timers ran late); membership leases are extended by the stall.` });
+        }
+      }) ?? (() => undefined);
+  }
+
+  /** The store shares this process with the nodes (the embedded store): stalls of the process are not counted against leases. */
+  private get processStalls(): EmbeddedStore['stalls'] | undefined {
+    return this.store instanceof EmbeddedStore ? this.store.stalls : undefined;
+  }
 
   static async start(options: LocalClusterOptions = {}): Promise<LocalCluster> {
     const clock = options.clock ?? new RealClock();
@@ -100,6 +114,7 @@ export class LocalCluster {
       ...(this.options.agentLimits ? { limits: this.options.agentLimits } : {}),
       ...(this.options.rcmLimits ? { rcmLimits: this.options.rcmLimits } : {}),
       holdApiOffline: this.options.holdApiOffline?.includes(name) ?? false,
+      ...(this.processStalls ? { processStalls: this.processStalls } : {}),
     });
     this.agents.set(name, agent);
     await agent.start();
@@ -118,6 +133,7 @@ export class LocalCluster {
 
   async stop(): Promise<void> {
     for (const agent of this.agents.values()) await agent.stop({ graceful: true });
+    this.unsubscribeStalls();
     for (const log of this.logs.values()) log.close();
     if (this.ownsStore) await this.store.close();
   }

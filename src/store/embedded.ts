@@ -25,6 +25,7 @@ import {
   type WatchOptions,
 } from './store.ts';
 import { checkKey, checkPrefix, executeTxn, preview, validateTxn } from './txn.ts';
+import { StallMeter } from './stalls.ts';
 import { WatchHub } from './watch.ts';
 
 /** Where records go to become durable; the in-memory store has none. */
@@ -68,6 +69,7 @@ export interface LoadedState {
 }
 
 interface LeaseClock {
+  /** On the stall meter's time (the clock less process stalls). */
   deadlineMs: number;
   timer: TimerHandle;
 }
@@ -79,6 +81,13 @@ interface Unpublished {
 }
 
 export class EmbeddedStore implements Store {
+  /**
+   * Stalls of this whole process, measured while the store holds leases. A
+   * lease is not charged for them: every lease is extended by the stall, as
+   * etcd refreshes leases on a leader change. Nodes in this process use the
+   * same meter for their own fence deadlines.
+   */
+  readonly stalls: StallMeter;
   private readonly hub: WatchHub;
   private readonly journal: Journal | undefined;
   private readonly leaseClocks = new Map<LeaseId, LeaseClock>();
@@ -95,6 +104,7 @@ export class EmbeddedStore implements Store {
     loaded?: LoadedState,
   ) {
     this.seq = loaded?.seq ?? 0;
+    this.stalls = new StallMeter(clock);
     this.hub = new WatchHub(loaded?.historyBase ?? space.revision, WATCH_HISTORY_REVISIONS_MAX, WATCH_HISTORY_BYTES_MAX);
     for (const r of loaded?.replayed ?? []) this.hub.publish(r.revision, r.events);
     this.journal = loaded?.openJournal({
@@ -196,7 +206,7 @@ export class EmbeddedStore implements Store {
     const record = this.space.lease(lease);
     if (!record) throw new StoreError('lease-not-found', `keepAlive: lease ${lease} not found (expired or revoked)`);
     this.armLease(lease, record.ttlSeconds);
-    await this.settled();
+    // No wait for the log: a renewal writes nothing, and a slow disk must not delay it past the lease's end.
   }
 
   async revokeLease(lease: LeaseId): Promise<void> {
@@ -211,7 +221,7 @@ export class EmbeddedStore implements Store {
     this.checkUsable();
     this.expireIfOverdue(lease);
     const clock = this.leaseClocks.get(lease);
-    const ttl = clock ? Math.max(0, Math.ceil((clock.deadlineMs - this.clock.now()) / 1000)) : -1;
+    const ttl = clock ? Math.max(0, Math.ceil((clock.deadlineMs - this.stalls.now()) / 1000)) : -1;
     await this.settled();
     return ttl;
   }
@@ -243,6 +253,7 @@ export class EmbeddedStore implements Store {
     this.closed = true;
     for (const c of this.leaseClocks.values()) this.clock.clearTimer(c.timer);
     this.leaseClocks.clear();
+    this.stalls.stop();
     try {
       await this.journal?.close();
     } finally {
@@ -300,24 +311,31 @@ export class EmbeddedStore implements Store {
     this.failure = error;
     for (const c of this.leaseClocks.values()) this.clock.clearTimer(c.timer);
     this.leaseClocks.clear();
+    this.stalls.stop();
     for (const w of this.durableWaiters.splice(0)) w.resolve();
     this.hub.cancelAll();
   }
 
   private armLease(id: LeaseId, ttlSeconds: number): void {
+    this.stalls.start();
+    this.setLeaseTimer(id, this.stalls.now() + ttlSeconds * 1000);
+  }
+
+  /** The lease ends at deadlineMs of stall-free time; a stall meanwhile moves its end later by as much. */
+  private setLeaseTimer(id: LeaseId, deadlineMs: number): void {
     const old = this.leaseClocks.get(id);
     if (old) this.clock.clearTimer(old.timer);
-    const ttlMs = ttlSeconds * 1000;
-    const timer = this.clock.setTimer(ttlMs, () => {
+    const timer = this.clock.setTimer(deadlineMs - this.stalls.now(), () => {
       if (this.closed || this.failure || this.leaseClocks.get(id)?.timer !== timer) return;
-      this.endLease(id);
+      if (this.stalls.now() < deadlineMs) this.setLeaseTimer(id, deadlineMs);
+      else this.endLease(id);
     });
-    this.leaseClocks.set(id, { deadlineMs: this.clock.now() + ttlMs, timer });
+    this.leaseClocks.set(id, { deadlineMs, timer });
   }
 
   private expireIfOverdue(id: LeaseId): void {
     const c = this.leaseClocks.get(id);
-    if (c && this.clock.now() >= c.deadlineMs) this.endLease(id);
+    if (c && this.stalls.now() >= c.deadlineMs) this.endLease(id);
   }
 
   /** Revokes or expires a lease: its keys are deleted in one revision, then the lease is forgotten. */
@@ -325,6 +343,7 @@ export class EmbeddedStore implements Store {
     const c = this.leaseClocks.get(id);
     if (c) this.clock.clearTimer(c.timer);
     this.leaseClocks.delete(id);
+    if (this.leaseClocks.size === 0) this.stalls.stop();
     const keys = [...this.space.lease(id)!.keys].sort();
     if (keys.length === 0) {
       this.space.removeLease(id);

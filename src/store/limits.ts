@@ -23,3 +23,14 @@ export const LEASE_TTL_SECONDS_MIN = 1;
  * it. etcd allows more, but cluster leases live for seconds.
  */
 export const LEASE_TTL_SECONDS_MAX = 2_000_000;
+
+/**
+ * The embedded store samples its own timers this often while it holds leases:
+ * a sample that comes late means the whole process stalled (a GC pause, a
+ * starved CPU, SIGSTOP), and every lease is extended by the stall.
+ */
+export const STALL_SAMPLE_INTERVAL_MS = 100;
+/** A sample later than this counts as a stall (its whole lateness); less is ordinary timer jitter. */
+export const STALL_CREDIT_MIN_MS = 50;
+/** Stalls at least this long are reported (the cluster log gets a WARN line). */
+export const STALL_REPORT_MIN_MS = 250;
