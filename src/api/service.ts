@@ -7,7 +7,7 @@
 import type { Clock } from '../model/clock.ts';
 import { ClusterError } from '../model/errors.ts';
 import { deriveGroupState, type GroupConfig, type ResourceConfig, type ResourceState } from '../model/objects.ts';
-import { chooseTarget, isPlacementError, validateMoveTarget } from '../policy/index.ts';
+import { chooseTarget, isPlacementError, planEvacuation, validateMoveTarget } from '../policy/index.ts';
 import type { Store, Watcher } from '../store/store.ts';
 import { ClusterDatabase } from '../database/registry.ts';
 import { ClusterConfigStore, type ConfigSnapshot, type PropertyChanges } from '../database/config.ts';
@@ -96,14 +96,15 @@ export class ClusterService implements ClusterApi {
     if (node.state === 'Down') throw new ClusterError('ERROR_CLUSTER_NODE_DOWN', `node ${node.name} is down; only an Up node can be paused`);
     await this.store.put(keys.paused(node.name), encode({ drain: options.drain === true, at: this.clock.now() }));
     if (!options.drain) return undefined;
+    // Every target from one plan over one placement index, so the node's groups spread (policy/plan.ts).
     const v = await this.view();
-    const moves: OperationView[] = [];
-    for (const [group, owner] of v.owners) {
-      if (owner.node !== node.name) continue;
-      moves.push(await this.moveGroup(group).catch((e: unknown) => failedOp('moveGroup', group, e)));
+    const moves: string[] = [];
+    for (const d of planEvacuation(v.policy, [node.name])) {
+      if (isPlacementError(d.target)) moves.push(failedOp('moveGroup', d.group, ClusterError.fromValue(d.target)).id);
+      else moves.push(await this.request(node.name, 'moveGroup', d.group, d.group, { to: d.target.node }));
     }
     const opId = this.newOpId('drain');
-    await this.store.put(keys.result(opId), encode({ opId, kind: 'drainNode', target: node.name, done: false, children: moves.map((m) => m.id) }));
+    await this.store.put(keys.result(opId), encode({ opId, kind: 'drainNode', target: node.name, done: false, children: moves }));
     return this.getOperation(opId);
   }
 
@@ -324,7 +325,11 @@ export class ClusterService implements ClusterApi {
    * would give it.
    */
   private async submit(kind: OpKind, target: string, group: string, extra: Partial<OpRequest> = {}): Promise<OperationView> {
-    const owner = await this.ownerFor(group);
+    return this.getOperation(await this.request(await this.ownerFor(group), kind, target, group, extra));
+  }
+
+  /** Writes an operation's request to `owner` and its pending result; returns the operation's id. */
+  private async request(owner: string, kind: OpKind, target: string, group: string, extra: Partial<OpRequest> = {}): Promise<string> {
     const opId = this.newOpId(kind);
     const request: OpRequest = { opId, kind, target, requestedAt: this.clock.now(), ...extra };
     await this.store.txn({
@@ -335,7 +340,7 @@ export class ClusterService implements ClusterApi {
         { type: 'put', key: keys.op(owner, opId), value: encode(request) },
       ],
     });
-    return this.getOperation(opId);
+    return opId;
   }
 
   private async ownerFor(group: string): Promise<string> {

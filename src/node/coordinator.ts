@@ -8,13 +8,16 @@ import type { Clock, TimerHandle } from '../model/clock.ts';
 import { clusterError } from '../model/errors.ts';
 import { messages, type LogMessage } from '../model/messages.ts';
 import type { NodeConfig } from '../model/objects.ts';
-import { chooseTarget, decideFailback, decideFailover, isPlacementError, planNodeDown } from '../policy/index.ts';
+import { chooseTarget, decideFailback, decideFailover, isPlacementError, planEvacuation, planPlacement } from '../policy/index.ts';
 import type { ClusterConfigStore } from '../database/config.ts';
-import type { LeaseId, Store, Watcher } from '../store/store.ts';
+import { STORE_TXN_OPS_MAX, type LeaseId, type Store, type Watcher } from '../store/store.ts';
 import { keys, nameAfter } from './keys.ts';
 import type { AgentLimits } from './limits.ts';
 import { decodeObject, encode, type MoveRecord, type OpRequest, type OwnerRecord, type OwnershipReason } from './records.ts';
 import { readRuntimeView, type RuntimeView } from './view.ts';
+
+/** Most owner records one placement transaction writes (each also needs one compare). */
+export const OWNER_WRITES_PER_TXN_MAX = STORE_TXN_OPS_MAX;
 
 export interface CoordinatorOptions {
   readonly node: NodeConfig;
@@ -147,39 +150,41 @@ export class Coordinator {
     }
   }
 
+  /** Fails the groups of every Down owner over, planned together over one placement index (policy/plan.ts). */
   private async failOverDownNodes(view: RuntimeView): Promise<void> {
     const downOwners = new Set<string>();
     for (const [group, owner] of view.owners) {
       if (!view.members.has(owner.node) && this.handled.get(group) !== owner.epoch) downOwners.add(owner.node);
     }
-    for (const down of downOwners) {
-      const plan = planNodeDown(view.policy, down);
-      this.o.log(messages.nodeDown(down, view.config.nodes.find((n) => n.name === down)?.id ?? 0));
-      for (const d of plan.decisions) {
-        const owner = view.owners.get(d.group);
-        if (!owner || this.handled.get(d.group) === owner.epoch) continue;
-        await this.endMoveOfDeadNode(view, d.group, down);
-        const target = d.target;
-        if (isPlacementError(target)) {
-          this.handled.set(d.group, owner.epoch);
-          this.o.log({ level: 'ERR', component: 'RCM', text: `Group ${d.group} cannot fail over from ${down}: ${target.message}` });
-          continue;
-        }
-        const group = view.config.groups.find((g) => g.name === d.group);
-        if (!group) continue;
-        const history = await this.failoverHistory(d.group);
-        const decision = decideFailover({ group: d.group, common: group.common, nodeCount: view.config.nodes.length, history, nowMs: this.o.clock.now() });
-        if (!decision.allowed) {
-          this.handled.set(d.group, owner.epoch);
-          this.o.log(decision.log);
-          continue;
-        }
-        const moved = await this.setOwner(d.group, owner.epoch, { node: target.node, reason: 'failover' }, down);
-        if (moved) {
-          this.handled.set(d.group, owner.epoch);
-          await this.o.store.put(keys.failovers(d.group), encode({ history: decision.history }));
-          this.o.log(messages.moveAboutToSucceed(d.group, down, view.config.nodes.find((n) => n.name === down)?.id ?? 0, target.node, view.config.nodes.find((n) => n.name === target.node)?.id ?? 0, 'Failover', decision.history.length));
-        }
+    if (downOwners.size === 0) return;
+    const nodeId = (name: string): number => view.config.nodes.find((n) => n.name === name)?.id ?? 0;
+    for (const down of downOwners) this.o.log(messages.nodeDown(down, nodeId(down)));
+    const groups = new Map(view.config.groups.map((g) => [g.name, g]));
+    for (const d of planEvacuation(view.policy, [...downOwners])) {
+      const owner = view.owners.get(d.group);
+      if (!owner || this.handled.get(d.group) === owner.epoch) continue;
+      const down = owner.node;
+      await this.endMoveOfDeadNode(view, d.group, down);
+      const target = d.target;
+      if (isPlacementError(target)) {
+        this.handled.set(d.group, owner.epoch);
+        this.o.log({ level: 'ERR', component: 'RCM', text: `Group ${d.group} cannot fail over from ${down}: ${target.message}` });
+        continue;
+      }
+      const group = groups.get(d.group);
+      if (!group) continue;
+      const history = await this.failoverHistory(d.group);
+      const decision = decideFailover({ group: d.group, common: group.common, nodeCount: view.config.nodes.length, history, nowMs: this.o.clock.now() });
+      if (!decision.allowed) {
+        this.handled.set(d.group, owner.epoch);
+        this.o.log(decision.log);
+        continue;
+      }
+      const moved = await this.setOwner(d.group, owner.epoch, { node: target.node, reason: 'failover' }, down);
+      if (moved) {
+        this.handled.set(d.group, owner.epoch);
+        await this.o.store.put(keys.failovers(d.group), encode({ history: decision.history }));
+        this.o.log(messages.moveAboutToSucceed(d.group, down, nodeId(down), target.node, nodeId(target.node), 'Failover', decision.history.length));
       }
     }
   }
@@ -218,12 +223,27 @@ export class Coordinator {
     }
   }
 
+  /**
+   * Gives every unowned group an owner: one plan over one placement index
+   * (policy/plan.ts), so the groups placed together spread by anti-affinity
+   * and load. The owners are written up to OWNER_WRITES_PER_TXN_MAX per
+   * transaction, each guarded by "still unowned"; if another writer gave one
+   * of them an owner meanwhile, that batch is written group by group.
+   */
   private async placeUnownedGroups(view: RuntimeView): Promise<void> {
-    for (const group of view.config.groups) {
-      if (view.owners.has(group.name)) continue;
-      const target = chooseTarget(view.policy, group.name, 'failover');
-      if (isPlacementError(target)) continue; // no node can host it yet; the next sweep tries again
-      await this.setOwner(group.name, 0, { node: target.node, reason: 'start' });
+    const placed: { group: string; node: string }[] = [];
+    for (const d of planPlacement(view.policy)) {
+      if (!isPlacementError(d.target)) placed.push({ group: d.group, node: d.target.node }); // else: no node can host it yet; the next sweep tries again
+    }
+    for (let i = 0; i < placed.length; i += OWNER_WRITES_PER_TXN_MAX) {
+      if (!this.leader || !this.running) return;
+      const batch = placed.slice(i, i + OWNER_WRITES_PER_TXN_MAX);
+      const r = await this.o.store.txn({
+        compare: batch.map((p) => ({ key: keys.owner(p.group), target: 'version' as const, op: '==' as const, value: 0 })),
+        success: batch.map((p) => ({ type: 'put' as const, key: keys.owner(p.group), value: encode({ node: p.node, reason: 'start' } satisfies OwnerRecord) })),
+      });
+      if (r.succeeded) continue;
+      for (const p of batch) await this.setOwner(p.group, 0, { node: p.node, reason: 'start' });
     }
   }
 

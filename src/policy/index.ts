@@ -4,3 +4,4 @@ export * from './placement.ts';
 export * from './threshold.ts';
 export * from './failback.ts';
 export * from './node-down.ts';
+export * from './plan.ts';

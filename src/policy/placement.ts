@@ -3,7 +3,8 @@
 //
 // Rules (WSFC's):
 // - candidates are the group's PreferredOwners in their order, then every other
-//   node in node-id order (names in PreferredOwners that are not nodes are ignored);
+//   node, the one hosting the fewest groups first (load spreading; ties in
+//   node-id order). Names in PreferredOwners that are not nodes are ignored;
 // - only Up nodes qualify (Down, Joining and Paused nodes host nothing new);
 // - PossibleOwners of every resource of the group is a hard limit (an empty
 //   list means every node);
@@ -12,7 +13,12 @@
 //   the current owner;
 // - anti-affinity: a node already hosting another group that shares one of the
 //   group's AntiAffinityClassNames is passed over where another qualifying
-//   node exists, and used otherwise (the choice says it was relaxed).
+//   node exists. Where every qualifying node hosts one, the node hosting the
+//   fewest of them is used (the choice says it was relaxed), so a class
+//   larger than the cluster still spreads evenly.
+//
+// Plans that place many groups (plan.ts) do so over one PlacementIndex that
+// records each decision, so every rule above holds among the groups of one plan.
 import { clusterError, type ClusterErrorValue } from '../model/errors.ts';
 import { describeNode, type ClusterView, type PolicyGroup, type PolicyNode } from './view.ts';
 
@@ -52,16 +58,17 @@ function uniqueClasses(group: PolicyGroup): readonly string[] {
 }
 
 /**
- * Node lookup and, per node, how many groups of each anti-affinity class it
- * hosts. Built once per decision (or per plan) in O(groups); a plan updates it
- * as it places groups, so later decisions see the earlier ones.
+ * Node lookup and, per node, how many groups it hosts and how many of each
+ * anti-affinity class. Built once per decision (or per plan) in O(groups); a
+ * plan updates it as it places groups, so later decisions see the earlier ones.
  */
 export class PlacementIndex {
   readonly nodesInIdOrder: readonly PolicyNode[];
   private readonly nodeByName = new Map<string, PolicyNode>();
   private readonly groupByName = new Map<string, PolicyGroup>();
-  /** Where each group is counted in classCounts. */
+  /** Where each group is counted. */
   private readonly placedOn = new Map<string, string>();
+  private readonly groupCounts = new Map<string, number>();
   private readonly classCounts = new Map<string, Map<string, number>>();
 
   constructor(view: ClusterView) {
@@ -81,11 +88,19 @@ export class PlacementIndex {
     return this.groupByName.get(name);
   }
 
-  /** Records that the group now sits on `node` (moving its anti-affinity classes there). */
+  /** How many groups sit on `node`. */
+  load(node: string): number {
+    return this.groupCounts.get(node) ?? 0;
+  }
+
+  /** Records that the group now sits on `node` (moving its count and anti-affinity classes there). */
   place(group: PolicyGroup, node: string): void {
     const classes = uniqueClasses(group);
     const previous = this.placedOn.get(group.name);
+    if (previous === node) return;
     this.placedOn.set(group.name, node);
+    if (previous !== undefined) this.groupCounts.set(previous, this.load(previous) - 1);
+    this.groupCounts.set(node, this.load(node) + 1);
     if (classes.length === 0) return;
     if (previous !== undefined) {
       const counts = this.classCounts.get(previous)!;
@@ -96,15 +111,19 @@ export class PlacementIndex {
     for (const c of classes) counts.set(c, (counts.get(c) ?? 0) + 1);
   }
 
-  /** Whether another group sharing an anti-affinity class with `group` sits on `node`. */
-  conflicts(group: PolicyGroup, node: string): boolean {
-    const classes = group.common.AntiAffinityClassNames;
-    if (classes.length === 0) return false;
+  /**
+   * How many other groups on `node` share an anti-affinity class with `group`
+   * (a group sharing two classes counts twice); 0 = no conflict.
+   */
+  conflicts(group: PolicyGroup, node: string): number {
+    const classes = uniqueClasses(group);
+    if (classes.length === 0) return 0;
     const counts = this.classCounts.get(node);
-    if (!counts) return false;
+    if (!counts) return 0;
     const self = this.placedOn.get(group.name) === node ? 1 : 0;
-    for (const c of classes) if ((counts.get(c) ?? 0) - self > 0) return true;
-    return false;
+    let n = 0;
+    for (const c of classes) n += (counts.get(c) ?? 0) - self;
+    return n;
   }
 }
 
@@ -114,42 +133,60 @@ export interface SearchOptions {
   readonly leaving: string | undefined;
   /** true: never return `leaving` (a move); false: only when nothing else qualifies (a failover). */
   readonly leavingIsForbidden: boolean;
-  /** A node to treat as Down whatever its reported state (the node a plan is for). */
-  readonly down?: string;
+  /** Nodes to treat as Down whatever their reported state (the nodes a plan empties). */
+  readonly down?: ReadonlySet<string>;
 }
 
 /**
- * The core search, O(candidate nodes) for a group without possible-owner
- * limits, plus O(resources' PossibleOwners) to intersect the limits.
+ * The core search: O(candidate nodes) (one pass that keeps the best node so
+ * far), plus O(resources' PossibleOwners) to intersect the limits. A preferred
+ * node with no conflict ends the search at once.
  */
 export function searchTarget(index: PlacementIndex, group: PolicyGroup, opts: SearchOptions): PlacementResult {
   const limit = possibleOwnerLimit(group);
-  let firstConflicting: string | undefined;
   let leavingQualifies = false;
-  const consider = (node: PolicyNode): boolean => {
-    if (node.state !== 'Up' || node.name === opts.down) return false;
+  const qualifies = (node: PolicyNode): boolean => {
+    if (node.state !== 'Up' || opts.down?.has(node.name)) return false;
     if (limit !== undefined && !limit.has(node.name)) return false;
     if (node.name === opts.leaving) {
       leavingQualifies = !opts.leavingIsForbidden;
       return false;
     }
-    if (!index.conflicts(group, node.name)) return true;
-    firstConflicting ??= node.name;
-    return false;
+    return true;
   };
+  // The best so far: fewest conflicts, then preferred order, then (others) least load; ties keep node-id order.
+  let best: string | undefined;
+  let bestConflicts = Infinity;
+  let bestIsPreferred = false;
+  let bestLoad = Infinity;
   const preferred = group.common.PreferredOwners;
   for (const name of preferred) {
     const node = index.node(name);
-    if (node && consider(node)) return { node: node.name, antiAffinityRelaxed: false };
+    if (!node || !qualifies(node)) continue;
+    const conflicts = index.conflicts(group, node.name);
+    if (conflicts === 0) return { node: node.name, antiAffinityRelaxed: false };
+    if (conflicts < bestConflicts) {
+      best = node.name;
+      bestConflicts = conflicts;
+      bestIsPreferred = true;
+    }
   }
   const preferredSet = preferred.length > 0 ? new Set(preferred) : undefined;
   for (const node of index.nodesInIdOrder) {
-    if (preferredSet?.has(node.name)) continue;
-    if (consider(node)) return { node: node.name, antiAffinityRelaxed: false };
+    if (preferredSet?.has(node.name) || !qualifies(node)) continue;
+    const conflicts = index.conflicts(group, node.name);
+    if (conflicts > bestConflicts || (conflicts === bestConflicts && bestIsPreferred)) continue;
+    const load = index.load(node.name);
+    if (conflicts < bestConflicts || load < bestLoad) {
+      best = node.name;
+      bestConflicts = conflicts;
+      bestIsPreferred = false;
+      bestLoad = load;
+    }
   }
-  if (firstConflicting !== undefined) return { node: firstConflicting, antiAffinityRelaxed: true };
+  if (best !== undefined) return { node: best, antiAffinityRelaxed: bestConflicts > 0 };
   if (leavingQualifies && opts.leaving !== undefined) {
-    return { node: opts.leaving, antiAffinityRelaxed: index.conflicts(group, opts.leaving) };
+    return { node: opts.leaving, antiAffinityRelaxed: index.conflicts(group, opts.leaving) > 0 };
   }
   return explainNoTarget(index, group, opts);
 }
@@ -160,7 +197,7 @@ function explainNoTarget(index: PlacementIndex, group: PolicyGroup, opts: Search
   let upNodes = 0;
   const cannotHost = new Set<string>();
   for (const node of index.nodesInIdOrder) {
-    const state = node.name === opts.down ? 'Down' : node.state;
+    const state = node.state === 'Up' && opts.down?.has(node.name) ? 'Down' : node.state;
     let reason: string;
     if (state !== 'Up') reason = state;
     else {

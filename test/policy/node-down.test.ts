@@ -8,7 +8,7 @@ import type { NodeState } from '../../src/model/objects.ts';
 import type { ClusterView, PolicyGroup } from '../../src/policy/view.ts';
 import { group, nodes, view } from './fixtures.ts';
 
-test('plans every group of the node in Priority order; Priority 0 is placed but not started', () => {
+test('plans every group of the node in Priority order, spreading them by load; Priority 0 is placed but not started', () => {
   const v = view(
     nodes('A B C'),
     group('Low', { owner: 'A', priority: 1000 }),
@@ -28,7 +28,11 @@ test('plans every group of the node in Priority order; Priority 0 is placed but 
       ['Manual', 0, false],
     ],
   );
-  for (const d of plan.decisions) assert.deepEqual(d.target, { node: 'B', antiAffinityRelaxed: false });
+  // B already hosts Elsewhere: C first, then the emptier of the two each time (ties in node-id order).
+  assert.deepEqual(
+    plan.decisions.map((d) => (isPlacementError(d.target) ? d.target.name : d.target.node)),
+    ['C', 'B', 'C', 'B'],
+  );
 });
 
 test('the down node is excluded even while the view still reports it Up', () => {
@@ -36,7 +40,7 @@ test('the down node is excluded even while the view still reports it Up', () => 
   assert.deepEqual(plan.decisions[0]?.target, { node: 'B', antiAffinityRelaxed: false });
 });
 
-test('anti-affinity counts the groups placed earlier in the same plan', () => {
+test('anti-affinity counts the groups placed earlier in the same plan; relaxed, it picks the node with the fewest of the class', () => {
   const v = view(
     nodes('A B C D'),
     group('S1', { owner: 'A', classes: ['sql'], priority: 3 }),
@@ -50,7 +54,7 @@ test('anti-affinity counts the groups placed earlier in the same plan', () => {
     ['B', false],
     ['C', false],
     ['B', true],
-    ['B', true],
+    ['C', true],
   ]);
 });
 
@@ -66,22 +70,31 @@ test('a group nobody else can host gets an error decision; the others are still 
   assert.deepEqual(plan.decisions.find((d) => d.group === 'Free')!.target, { node: 'B', antiAffinityRelaxed: false });
 });
 
-// A deliberately naive model of the rules, to check the fast plan against.
+// A deliberately naive model of the rules, to check the fast plan against:
+// sort the eligible nodes by (same-class groups there, preferred position,
+// groups there, node id) and take the first.
 function naiveTarget(v: ClusterView, placedOn: Map<string, string>, g: PolicyGroup, down: string) {
-  const ordered = [
-    ...g.common.PreferredOwners.filter((p) => v.nodes.some((n) => n.name === p)),
-    ...[...v.nodes].sort((a, b) => a.id - b.id).map((n) => n.name).filter((n) => !g.common.PreferredOwners.includes(n)),
-  ];
-  const eligible = ordered.filter((name) => {
-    const n = v.nodes.find((x) => x.name === name)!;
-    return n.state === 'Up' && name !== down && g.resources.every((r) => r.common.PossibleOwners.length === 0 || r.common.PossibleOwners.includes(name));
+  const eligible = [...v.nodes].filter(
+    (n) => n.state === 'Up' && n.name !== down && g.resources.every((r) => r.common.PossibleOwners.length === 0 || r.common.PossibleOwners.includes(n.name)),
+  );
+  const classes = [...new Set(g.common.AntiAffinityClassNames)];
+  const others = v.groups.filter((o) => o.name !== g.name);
+  const conflicts = (name: string) =>
+    others.filter((o) => placedOn.get(o.name) === name).reduce((sum, o) => sum + classes.filter((c) => o.common.AntiAffinityClassNames.includes(c)).length, 0);
+  const load = (name: string) => others.filter((o) => placedOn.get(o.name) === name).length;
+  const rank = (name: string) => {
+    const p = g.common.PreferredOwners.indexOf(name);
+    return p >= 0 ? p : g.common.PreferredOwners.length;
+  };
+  const key = (n: { name: string; id: number }) => [conflicts(n.name), rank(n.name), rank(n.name) < g.common.PreferredOwners.length ? 0 : load(n.name), n.id];
+  const sorted = eligible.sort((a, b) => {
+    const ka = key(a);
+    const kb = key(b);
+    for (let i = 0; i < ka.length; i++) if (ka[i] !== kb[i]) return ka[i]! - kb[i]!;
+    return 0;
   });
-  const conflict = (name: string) =>
-    v.groups.some((o) => o.name !== g.name && placedOn.get(o.name) === name && o.common.AntiAffinityClassNames.some((c) => g.common.AntiAffinityClassNames.includes(c)));
-  const free = eligible.find((n) => !conflict(n));
-  if (free !== undefined) return { node: free, antiAffinityRelaxed: false };
-  if (eligible[0] !== undefined) return { node: eligible[0], antiAffinityRelaxed: true };
-  return undefined;
+  const first = sorted[0];
+  return first === undefined ? undefined : { node: first.name, antiAffinityRelaxed: conflicts(first.name) > 0 };
 }
 
 test('property: every decision matches a naive model of the rules', () => {
