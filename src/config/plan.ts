@@ -8,7 +8,7 @@
 // they are; a resource without "dependencies" has none. Groups and resources
 // missing from the file are deleted only with --prune.
 import { ClusterError } from '../model/errors.ts';
-import { groupCommonProperties, resourceCommonProperties, type PropertyDescriptor, type PropertyValue } from '../model/properties.ts';
+import { groupCommonProperties, propertyIndex, resourceCommonProperties, type PropertyDescriptor, type PropertyValue } from '../model/properties.ts';
 import { providersOf, parseDependencies } from '../model/dependency.ts';
 import type { ConfigDocument, ResourceSpec } from './document.ts';
 import { canonicalDependencies, sameValue, type RunningCluster } from './running.ts';
@@ -38,7 +38,7 @@ function propertyChanges(listed: Readonly<Record<string, unknown>>, current: Rea
   const out: ValueChanges = {};
   const names = resetUnlisted ? schema.map((d) => d.name) : Object.keys(listed);
   for (const name of names) {
-    const d = schema.find((p) => p.name === name);
+    const d = propertyIndex(schema).byName.get(name);
     const want = (name in listed ? listed[name] : d?.default) as PropertyValue | undefined;
     if (want === undefined) continue;
     const have = current[name] as PropertyValue | undefined;

@@ -4,7 +4,7 @@
 import type { ClusterApi } from '../api/types.ts';
 import type { ResourceTypeDescriptor } from '../model/objects.ts';
 import { formatDependencies, parseDependencies } from '../model/dependency.ts';
-import { groupCommonProperties, resourceCommonProperties, type PropertyDescriptor, type PropertyValue } from '../model/properties.ts';
+import { groupCommonProperties, propertyIndex, resourceCommonProperties, type PropertyDescriptor, type PropertyValue } from '../model/properties.ts';
 import { CONFIG_VERSION, type ConfigDocument, type GroupSpec } from './document.ts';
 
 export interface RunningCluster {
@@ -47,7 +47,7 @@ function withoutDefaults(values: Readonly<Record<string, unknown>>, schema: read
   const out: Record<string, PropertyValue> = {};
   for (const [k, v] of Object.entries(values)) {
     if (v === undefined) continue;
-    const d = schema.find((p) => p.name === k);
+    const d = propertyIndex(schema).byName.get(k);
     if (d?.default !== undefined && sameValue(d.default, v)) continue;
     out[k] = v as PropertyValue;
   }

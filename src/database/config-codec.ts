@@ -4,6 +4,7 @@ import { ClusterError, errors, type ClusterErrorValue } from '../model/errors.ts
 import type { GroupConfig, NodeConfig, ResourceConfig, ResourceTypeDescriptor } from '../model/objects.ts';
 import {
   groupCommonProperties,
+  propertyIndex,
   resourceCommonProperties,
   type PropertyDescriptor,
   type PropertyKind,
@@ -49,29 +50,43 @@ export function fromRegistryValue(value: RegistryValue): PropertyValue {
 
 export function findSubkey(tree: KeyTree | undefined, name: string): KeyTree | undefined {
   const canonical = canonicalName(name);
-  return tree?.subkeys.find((k) => canonicalName(k.name) === canonical);
+  return tree?.subkeys.find((k) => k.name.length === canonical.length && canonicalName(k.name) === canonical);
 }
 
 export function findValue(tree: KeyTree, name: string): RegistryValue | undefined {
   const canonical = canonicalName(name);
-  return tree.values.find((v) => canonicalName(v.name) === canonical)?.value;
+  return tree.values.find((v) => v.name.length === canonical.length && canonicalName(v.name) === canonical)?.value;
 }
 
-function stringValue(tree: KeyTree, name: string): string {
-  const v = findValue(tree, name);
+/** A key's values by canonical name: built once per decoded object, then every property is one lookup. */
+function valuesOf(tree: KeyTree): ReadonlyMap<string, RegistryValue> {
+  return new Map(tree.values.map((v) => [canonicalName(v.name), v.value]));
+}
+
+const TYPE = canonicalName('Type');
+const GROUP = canonicalName('Group');
+const DEPENDS_ON = canonicalName('DependsOn');
+const ID = canonicalName('Id');
+const DESCRIPTION = canonicalName('Description');
+const PRIVATE_PROPERTIES = canonicalName('PrivateProperties');
+const LOOKS_ALIVE_POLL_INTERVAL = canonicalName('LooksAlivePollInterval');
+const IS_ALIVE_POLL_INTERVAL = canonicalName('IsAlivePollInterval');
+
+function stringValue(values: ReadonlyMap<string, RegistryValue>, canonical: string): string {
+  const v = values.get(canonical);
   return v?.type === 'string' ? v.data : '';
 }
 
-function numberValue(tree: KeyTree, name: string): number {
-  const v = findValue(tree, name);
+function numberValue(values: ReadonlyMap<string, RegistryValue>, canonical: string): number {
+  const v = values.get(canonical);
   return v?.type === 'dword' ? v.data : v?.type === 'qword' ? Number(v.data) : 0;
 }
 
-/** Properties of a schema read from a key: stored ones, else the schema's default. */
-function propertiesOf(tree: KeyTree, schema: readonly PropertyDescriptor[]): Record<string, PropertyValue> {
+/** Properties of a schema read from a key's values: stored ones, else the schema's default. */
+function propertiesOf(values: ReadonlyMap<string, RegistryValue>, schema: readonly PropertyDescriptor[]): Record<string, PropertyValue> {
   const out: Record<string, PropertyValue> = {};
-  for (const d of schema) {
-    const stored = findValue(tree, d.name);
+  for (const { descriptor: d, canonical } of propertyIndex(schema).entries) {
+    const stored = values.get(canonical);
     if (stored) out[d.name] = fromRegistryValue(stored);
     else if (d.default !== undefined) out[d.name] = d.default;
   }
@@ -79,7 +94,7 @@ function propertiesOf(tree: KeyTree, schema: readonly PropertyDescriptor[]): Rec
 }
 
 export function decodeNode(tree: KeyTree): NodeConfig {
-  return { name: tree.name, id: numberValue(tree, 'Id') };
+  return { name: tree.name, id: numberValue(valuesOf(tree), ID) };
 }
 
 interface StoredDescriptor {
@@ -116,29 +131,31 @@ function decodePrivateProperties(text: string, type: string): PropertyDescriptor
 }
 
 export function decodeType(tree: KeyTree): ResourceTypeDescriptor {
+  const values = valuesOf(tree);
   return {
     name: tree.name,
-    description: stringValue(tree, 'Description'),
-    privateProperties: decodePrivateProperties(stringValue(tree, 'PrivateProperties') || '[]', tree.name),
-    looksAlivePollIntervalMs: numberValue(tree, 'LooksAlivePollInterval'),
-    isAlivePollIntervalMs: numberValue(tree, 'IsAlivePollInterval'),
+    description: stringValue(values, DESCRIPTION),
+    privateProperties: decodePrivateProperties(stringValue(values, PRIVATE_PROPERTIES) || '[]', tree.name),
+    looksAlivePollIntervalMs: numberValue(values, LOOKS_ALIVE_POLL_INTERVAL),
+    isAlivePollIntervalMs: numberValue(values, IS_ALIVE_POLL_INTERVAL),
   };
 }
 
 export function decodeGroup(tree: KeyTree): GroupConfig {
-  return { name: tree.name, common: propertiesOf(tree, groupCommonProperties) as unknown as GroupConfig['common'] };
+  return { name: tree.name, common: propertiesOf(valuesOf(tree), groupCommonProperties) as unknown as GroupConfig['common'] };
 }
 
 export function decodeResource(tree: KeyTree): ResourceConfig {
   const parametersKey = findSubkey(tree, PARAMETERS_KEY);
   const parameters: Record<string, PropertyValue> = {};
   for (const v of parametersKey?.values ?? ([] as NamedValue[])) parameters[v.name] = fromRegistryValue(v.value);
+  const values = valuesOf(tree);
   return {
     name: tree.name,
-    type: stringValue(tree, 'Type'),
-    group: stringValue(tree, 'Group'),
-    common: propertiesOf(tree, resourceCommonProperties) as unknown as ResourceConfig['common'],
+    type: stringValue(values, TYPE),
+    group: stringValue(values, GROUP),
+    common: propertiesOf(values, resourceCommonProperties) as unknown as ResourceConfig['common'],
     parameters,
-    dependencies: stringValue(tree, 'DependsOn'),
+    dependencies: stringValue(values, DEPENDS_ON),
   };
 }

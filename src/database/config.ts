@@ -34,6 +34,7 @@ import { nameProblem, type GroupConfig, type NodeConfig, type ResourceConfig, ty
 import {
   defaultsOf,
   groupCommonProperties,
+  propertyIndex,
   resourceCommonProperties,
   validateProperties,
   validatePropertyValue,
@@ -598,7 +599,7 @@ function propertyValues(
   const set: Record<string, unknown> = {};
   const out = new Map<PropertyDescriptor, PropertyValue | null>();
   for (const [name, value] of Object.entries(changes)) {
-    const d = schema.find((p) => canonicalName(p.name) === canonicalName(name));
+    const d = propertyIndex(schema).byCanonicalName.get(canonicalName(name));
     if (!d) throw new ClusterError('ERROR_INVALID_PARAMETER', `${owner}: unknown property ${JSON.stringify(name)}`);
     if (value === null) {
       out.set(d, d.default ?? null);

@@ -14,6 +14,7 @@
 // So one prefix (R + "A/B/") holds a key, its values and its whole subtree.
 import { createHash } from 'node:crypto';
 import { ClusterError, assert } from '../model/errors.ts';
+import { canonicalName } from '../model/names.ts';
 import {
   KEY_DEPTH_MAX,
   KEY_NAME_LENGTH_MAX,
@@ -22,6 +23,8 @@ import {
   VALUE_NAME_INLINE_BYTES_MAX,
   VALUE_NAME_LENGTH_MAX,
 } from './limits.ts';
+
+export { canonicalName };
 
 export interface KeyPath {
   /** Names as the caller wrote them. */
@@ -35,20 +38,6 @@ export const ROOT_PATH: KeyPath = { display: [], canonical: [] };
 /** A short form of a possibly huge input, for error messages. */
 export function preview(text: string): string {
   return text.length > 80 ? `${JSON.stringify(text.slice(0, 60))}… (${text.length} characters)` : JSON.stringify(text);
-}
-
-/**
- * Case folding as the registry does it: each character upper-cased on its own;
- * characters whose upper case is longer (such as "ß") stay as they are, so
- * folding never changes a name's length.
- */
-export function canonicalName(name: string): string {
-  let out = '';
-  for (const ch of name) {
-    const up = ch.toUpperCase();
-    out += up.length === ch.length ? up : ch;
-  }
-  return out;
 }
 
 const CONTROL_CHARACTER = /[\x00-\x1f\x7f]/;

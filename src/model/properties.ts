@@ -1,6 +1,7 @@
 // Common properties of resources and groups, with WSFC's defaults and ranges,
 // and the validation every writer of properties goes through.
 import { clusterError, type ClusterErrorValue } from './errors.ts';
+import { canonicalName } from './names.ts';
 
 export type PropertyKind = 'dword' | 'qword' | 'string' | 'multiString' | 'binary';
 export type PropertyValue = number | string | string[] | Uint8Array;
@@ -104,7 +105,7 @@ export function validateProperties(
   changes: Record<string, unknown>,
 ): ClusterErrorValue | undefined {
   for (const [name, value] of Object.entries(changes)) {
-    const d = schema.find((p) => p.name === name);
+    const d = propertyIndex(schema).byName.get(name);
     if (!d) {
       return clusterError('ERROR_INVALID_PARAMETER', `${owner}: unknown property ${JSON.stringify(name)}`);
     }
@@ -112,6 +113,33 @@ export function validateProperties(
     if (err) return err;
   }
   return undefined;
+}
+
+/** A schema's lookups, built once per schema (schemas are immutable). */
+export interface PropertyIndex {
+  /** By exact name. */
+  readonly byName: ReadonlyMap<string, PropertyDescriptor>;
+  /** By canonical (case-folded) name: names compare case-insensitively where they are keys. */
+  readonly byCanonicalName: ReadonlyMap<string, PropertyDescriptor>;
+  /** The descriptors in schema order, each with its canonical name. */
+  readonly entries: readonly { readonly descriptor: PropertyDescriptor; readonly canonical: string }[];
+}
+
+const propertyIndexes = new WeakMap<readonly PropertyDescriptor[], PropertyIndex>();
+
+export function propertyIndex(schema: readonly PropertyDescriptor[]): PropertyIndex {
+  let index = propertyIndexes.get(schema);
+  if (!index) {
+    const entries = schema.map((descriptor) => ({ descriptor, canonical: canonicalName(descriptor.name) }));
+    index = {
+      // The first declaration wins, as a search in schema order would find it.
+      byName: new Map([...entries].reverse().map((e) => [e.descriptor.name, e.descriptor])),
+      byCanonicalName: new Map([...entries].reverse().map((e) => [e.canonical, e.descriptor])),
+      entries,
+    };
+    propertyIndexes.set(schema, index);
+  }
+  return index;
 }
 
 /** Defaults of a schema, for properties that have one. */
