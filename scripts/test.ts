@@ -1,4 +1,4 @@
-// npm test: type-check the whole tree, then run every test file with node:test.
+// npm test: type-check the whole tree, build dist/, then run every test file with node:test.
 // Services that tests need (etcd) are started here and stopped afterwards;
 // the browser the console's tests drive (chromium) is installed if missing.
 import { spawn, spawnSync } from 'node:child_process';
@@ -36,6 +36,9 @@ function runAsync(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<
 
 console.log('type-check: tsc -p tsconfig.json');
 if (run('node_modules/.bin/tsc', ['-p', 'tsconfig.json']) !== 0) process.exit(1);
+// Tests that start the command (bin/failover.js) run the build, as users do; it must match the sources.
+console.log('build: scripts/build.ts');
+if (run(process.execPath, ['--import', 'tsx', 'scripts/build.ts']) !== 0) process.exit(1);
 
 const only = process.argv.slice(2);
 const files = only.length > 0 ? only : findTests('test');
