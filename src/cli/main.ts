@@ -1,4 +1,10 @@
 // The failover command line. Each noun lives in its own module under commands/.
+// Those modules declare their commands (names, options, help) and load what
+// runs a command — the cluster, the REST server, etcd's client, the mail
+// stack, YAML, the simulator, the diagnostics — with import() inside its
+// action, so `failover --help` and the cluster commands start in a fraction
+// of the time. test/cli/startup.test.ts fails when a heavy package is
+// imported on that path again.
 import { Command } from 'commander';
 import { registerUp } from './commands/up.ts';
 import { registerClusterCommands } from './commands/index.ts';

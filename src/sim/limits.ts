@@ -6,6 +6,9 @@ import type { RcmLimits } from '../rcm/index.ts';
 import type { AgentLimits } from '../node/limits.ts';
 import type { ResourceCommon } from '../model/objects.ts';
 
+/** Cluster size when neither the options nor a scenario give one. */
+export const simDefaults = { nodes: 3, groups: 2 } as const;
+
 export const simLimits = {
   /** Virtual time one simulation step lets pass. */
   tickMs: 250,

@@ -48,7 +48,7 @@ import {
   type NodeObservation,
   type TrackedOperation,
 } from './invariants.ts';
-import { simAgentLimits, simLimits, simRcmLimits, simResourceCommon, simStartMs } from './limits.ts';
+import { simAgentLimits, simDefaults, simLimits, simRcmLimits, simResourceCommon, simStartMs } from './limits.ts';
 import type { Scenario } from './scenario.ts';
 
 /** The RCM core the agents run: the real step, or (in the simulator's self-test) a broken one. */
@@ -68,8 +68,6 @@ export interface SimulationOptions {
   /** Events kept for a violation report (default simLimits.eventsKept). */
   readonly eventsKept?: number;
 }
-
-export const simDefaults = { nodes: 3, groups: 2 } as const;
 
 export type SimPhase = 'setup' | 'safety' | 'liveness';
 

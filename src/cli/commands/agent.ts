@@ -6,7 +6,6 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { isClusterError } from '../../model/errors.ts';
 import { StoreError } from '../../store/store.ts';
-import { startDistributedAgent } from '../../node/distributed.ts';
 import { defaultAgentLimits } from '../../node/limits.ts';
 import { exitCodeOf, exitCodes } from '../exit-codes.ts';
 
@@ -59,6 +58,8 @@ Examples (one per machine):
       if (!api || api[1] === '' || port > 65535) bad(`--api must be HOST:PORT (port 0-65535), got ${JSON.stringify(opts.api)}`);
       const say = (line: string): void => void process.stdout.write(`${line}\n`);
       try {
+        // etcd's client, the agent and the server load here, not with the command's help.
+        const { startDistributedAgent } = await import('../../node/distributed.ts');
         const node = await startDistributedAgent({
           etcd,
           ...(opts.prefix ? { prefix: opts.prefix } : {}),

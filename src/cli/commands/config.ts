@@ -2,16 +2,26 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { ClusterError, isClusterError } from '../../model/errors.ts';
-import { parseConfig, stringifyConfig, type ConfigDocument } from '../../config/document.ts';
-import { readRunning, toExport } from '../../config/running.ts';
-import { hasErrors, validateConfig, type Finding, type ValidationContext } from '../../config/validate.ts';
-import { describeChange, isNoOp, planApply } from '../../config/plan.ts';
-import { applyPlan } from '../../config/apply.ts';
+import type { ConfigDocument } from '../../config/document.ts';
+import type { Finding, ValidationContext } from '../../config/validate.ts';
 import { act, jsonReplacer, table, withClusterOptions, type CliDeps, type Ctx } from '../kit.ts';
 import { exitCodes } from '../exit-codes.ts';
 import type { ClusterApi } from '../../api/types.ts';
 
-function readFile(ctx: Ctx, file: string): ConfigDocument {
+/** The configuration engine (YAML, validation, planning) loads when one of these commands runs, not with their help. */
+async function loadEngine() {
+  const [document, running, validate, plan, apply] = await Promise.all([
+    import('../../config/document.ts'),
+    import('../../config/running.ts'),
+    import('../../config/validate.ts'),
+    import('../../config/plan.ts'),
+    import('../../config/apply.ts'),
+  ]);
+  return { ...document, ...running, ...validate, ...plan, ...apply };
+}
+
+async function readFile(ctx: Ctx, file: string): Promise<ConfigDocument> {
+  const { parseConfig } = await loadEngine();
   const path = resolve(ctx.deps.cwd(), file);
   let text: string;
   try {
@@ -56,7 +66,8 @@ export function registerConfig(program: Command, deps: CliDeps): void {
   ).action(
     act(deps, async (ctx) => {
       const o = ctx.options as { file: string; dryRun?: boolean; prune?: boolean };
-      const desired = readFile(ctx, o.file);
+      const { readRunning, validateConfig, hasErrors, planApply, describeChange, isNoOp, applyPlan } = await loadEngine();
+      const desired = await readFile(ctx, o.file);
       const api = await ctx.api();
       const running = await readRunning(api);
       const findings = validateConfig(desired, { nodes: running.nodes, types: running.types });
@@ -90,6 +101,7 @@ export function registerConfig(program: Command, deps: CliDeps): void {
   ).action(
     act(deps, async (ctx) => {
       const o = ctx.options as { output?: string };
+      const { readRunning, toExport, stringifyConfig } = await loadEngine();
       const doc = toExport(await readRunning(await ctx.api()));
       const text = ctx.json ? `${JSON.stringify(doc, jsonReplacer, 2)}\n` : `# failover cluster configuration (failover apply -f FILE)\n${stringifyConfig(doc)}`;
       if (o.output !== undefined) {
@@ -108,9 +120,10 @@ export function registerConfig(program: Command, deps: CliDeps): void {
   ).action(
     act(deps, async (ctx) => {
       const o = ctx.options as { file?: string };
+      const { readRunning, validateConfig, hasErrors } = await loadEngine();
       let findings: Finding[];
       if (o.file !== undefined) {
-        const doc = readFile(ctx, o.file);
+        const doc = await readFile(ctx, o.file);
         let context: ValidationContext = doc.nodes ? { nodes: doc.nodes } : {};
         try {
           const running = await readRunning(await ctx.api());

@@ -3,10 +3,7 @@
 // (diagnose), 2 bad input (unreadable file, bad option, no cluster).
 
 import type { Command } from 'commander';
-import { analyzeLogs } from '../../diagnostics/analyze.ts';
-import { collectClusterLogs } from '../../diagnostics/collect.ts';
 import type { LogInput } from '../../diagnostics/reader.ts';
-import { formatDiagnosis, formatTimelines } from '../../diagnostics/report.ts';
 import { isClusterError } from '../../model/errors.ts';
 
 export const logExitCodes = { ok: 0, issueFound: 1, badInput: 2 } as const;
@@ -36,6 +33,12 @@ async function run(body: () => Promise<number>): Promise<void> {
     }
     throw e;
   }
+}
+
+/** The diagnostics engine loads when a log command runs, not with the commands' help. */
+async function diagnostics() {
+  const [analyze, collect, report] = await Promise.all([import('../../diagnostics/analyze.ts'), import('../../diagnostics/collect.ts'), import('../../diagnostics/report.ts')]);
+  return { ...analyze, ...collect, ...report };
 }
 
 function json(value: unknown): string {
@@ -72,6 +75,7 @@ bad option, no local cluster).`,
       .addHelpText('after', '\nExample:\n  failover log diagnose EXMBX01_cluster.log EXMBX02_cluster.log\n  failover log collect --out logs && failover log diagnose logs/*')
       .action(async (files: string[], opts: { json?: boolean; nodes?: string }) =>
         run(async () => {
+          const { analyzeLogs, formatDiagnosis } = await diagnostics();
           const analysis = await analyzeLogs(inputs(files, opts.nodes));
           process.stdout.write(opts.json ? json(analysis) : formatDiagnosis(analysis));
           return analysis.findings.length > 0 ? logExitCodes.issueFound : logExitCodes.ok;
@@ -91,6 +95,7 @@ bad option, no local cluster).`,
       .action(async (files: string[], opts: { resource?: string; group?: string; json?: boolean; nodes?: string }) =>
         run(async () => {
           if (opts.resource !== undefined && opts.group !== undefined) throw new UsageError('give --resource or --group, not both');
+          const { analyzeLogs, formatTimelines } = await diagnostics();
           const filter = opts.resource !== undefined ? { resource: opts.resource } : opts.group !== undefined ? { group: opts.group } : {};
           const analysis = await analyzeLogs(inputs(files, opts.nodes), { rules: [], timeline: filter });
           const timelines = analysis.timelines ?? [];
@@ -108,6 +113,7 @@ bad option, no local cluster).`,
       .option('--out <dir>', 'directory to write the logs to', collectOutDefault)
       .action(async (opts: { dataDir: string; out: string }) =>
         run(async () => {
+          const { collectClusterLogs } = await diagnostics();
           const files = await collectClusterLogs(opts.dataDir, opts.out);
           for (const f of files) process.stdout.write(`${f.to}  (node ${f.node}, ${f.bytes} bytes)\n`);
           process.stdout.write(`Collected ${files.length} file(s) into ${opts.out}. Diagnose them with: failover log diagnose ${opts.out}/*\n`);

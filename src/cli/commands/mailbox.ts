@@ -5,7 +5,7 @@
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { ClusterError } from '../../model/errors.ts';
-import { MailboxConsole, type ServerMode, type ServerStatus } from '../../mailbox/console.ts';
+import type { MailboxConsole, ServerMode, ServerStatus } from '../../mailbox/console.ts';
 import { act, defaultDeps, table, withClusterOptions, type CliDeps, type Ctx } from '../kit.ts';
 
 function list(text: string | undefined): string[] {
@@ -27,6 +27,8 @@ function count(text: string | undefined, what: string): number | undefined {
 }
 
 async function consoleOf(ctx: Ctx): Promise<MailboxConsole> {
+  // The mailbox console (and the mail library behind it) loads when a mailbox command runs.
+  const { MailboxConsole } = await import('../../mailbox/console.ts');
   return new MailboxConsole(await ctx.api(), { clock: ctx.deps.clock });
 }
 

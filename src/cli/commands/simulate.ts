@@ -5,9 +5,7 @@
 import type { Command } from 'commander';
 import { isClusterError } from '../../model/errors.ts';
 import { isValidSeed, SEED_MAX } from '../../sim/prng.ts';
-import { loadScenario } from '../../sim/scenario.ts';
-import { runSimulation, simDefaults } from '../../sim/simulation.ts';
-import { formatReport, formatReportJson } from '../../sim/report.ts';
+import { simDefaults } from '../../sim/limits.ts';
 
 export const simulateExitCodes = { ok: 0, violation: 1, badInput: 2 } as const;
 
@@ -60,6 +58,12 @@ Examples:
     .exitOverride((err) => process.exit(err.exitCode === 0 ? simulateExitCodes.ok : simulateExitCodes.badInput))
     .action(async (opts: SimulateOptions) => {
       try {
+        // The simulator (the whole cluster) and YAML load here, not with the command's help.
+        const [{ loadScenario }, { runSimulation }, { formatReport, formatReportJson }] = await Promise.all([
+          import('../../sim/scenario.ts'),
+          import('../../sim/simulation.ts'),
+          import('../../sim/report.ts'),
+        ]);
         const scenario = opts.scenario !== undefined ? loadScenario(opts.scenario) : undefined;
         const seed = wholeNumber('--seed', opts.seed, 0, SEED_MAX) ?? scenario?.seed ?? seedDefault;
         if (!isValidSeed(seed)) throw new UsageError(`--seed must be a whole number from 0 to ${SEED_MAX}`);

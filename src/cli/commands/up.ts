@@ -5,16 +5,9 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { LocalCluster } from '../../node/cluster.ts';
-import { createInProcessApi } from '../../api/service.ts';
-import { startApiServer } from '../../api/server.ts';
 import { createApiTokens, writeLocalCluster } from '../../api/tokens.ts';
 import { isClusterError } from '../../model/errors.ts';
 import { exitCodeOf } from '../exit-codes.ts';
-import { createSampleConfiguration } from '../../node/sample.ts';
-import { mailboxResourceTypes } from '../../types/index.ts';
-import { MailboxConsole } from '../../mailbox/console.ts';
-import { mailboxRoutes } from '../../mailbox/routes.ts';
 
 export const DATA_DIR_DEFAULT = '.failover';
 const NODES_DEFAULT = 3;
@@ -69,6 +62,16 @@ Examples:
 }
 
 async function up(o: { nodes: number; port: number; host: string; dataDir: string; sample: boolean; sampleAddress: string }): Promise<void> {
+  // The cluster, the server and the mailbox stack load here, not with the command's help.
+  const [{ LocalCluster }, { createInProcessApi }, { startApiServer }, { createSampleConfiguration }, { mailboxResourceTypes }, { MailboxConsole }, { mailboxRoutes }] = await Promise.all([
+    import('../../node/cluster.ts'),
+    import('../../api/service.ts'),
+    import('../../api/server.ts'),
+    import('../../node/sample.ts'),
+    import('../../types/index.ts'),
+    import('../../mailbox/console.ts'),
+    import('../../mailbox/routes.ts'),
+  ]);
   mkdirSync(o.dataDir, { recursive: true });
   const say = (line: string): void => void process.stdout.write(`${line}\n`);
   say(`Starting a local cluster in ${o.dataDir} ...`);
