@@ -51,6 +51,8 @@ const classOf: Partial<Record<ErrorName, ErrorClass>> = {
   ERROR_KEY_DELETED: 'notFound',
 
   ERROR_ALREADY_EXISTS: 'conflict',
+  // A change too large for one store transaction or batch: refused as a whole, make it in parts.
+  ERROR_NOT_ENOUGH_QUOTA: 'conflict',
   ERROR_OBJECT_ALREADY_EXISTS: 'conflict',
   ERROR_OBJECT_IN_LIST: 'conflict',
   ERROR_DEPENDENCY_ALREADY_EXISTS: 'conflict',

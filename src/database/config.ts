@@ -64,6 +64,7 @@ import {
 import { canonicalName } from './paths.ts';
 import { BatchCommandError, type BatchCommand, type ClusterDatabase, type DatabaseEvent, type KeyTree } from './registry.ts';
 import { DWORD_MAX } from './values.ts';
+import { BATCH_COMMANDS_MAX, tooLargeForOneTransaction } from './limits.ts';
 
 /** How many times a change is validated again because another change got in first. */
 export const CONFIG_UPDATE_ATTEMPTS_MAX = 20;
@@ -71,6 +72,12 @@ export const CONFIG_UPDATE_ATTEMPTS_MAX = 20;
 export const TYPE_PRIVATE_PROPERTIES_MAX = 48;
 /** Longest private property name. */
 export const PROPERTY_NAME_LENGTH_MAX = 255;
+/**
+ * Owner lists (PreferredOwners, PossibleOwners) one change of a node removal
+ * rewrites: each is a value write plus a touch of its key and a compare, so
+ * this many fit one store transaction (STORE_TXN_OPS_MAX) with room to spare.
+ */
+export const OWNER_LISTS_PER_CHANGE_MAX = 40;
 
 export interface ConfigSnapshot {
   /** Store revision the snapshot was read at. */
@@ -232,25 +239,34 @@ export class ClusterConfigStore {
     return (await this.snapshot()).nodes;
   }
 
-  /** Removes a node, and removes it from every PreferredOwners and PossibleOwners list in the same change. */
+  /**
+   * Removes a node, after removing it from every PreferredOwners and
+   * PossibleOwners list. A large cluster's lists do not fit one change: they
+   * are rewritten OWNER_LISTS_PER_CHANGE_MAX per change, each validated afresh
+   * (a list without a node that still exists is a valid configuration), and
+   * the last change deletes the node.
+   */
   async removeNode(name: string): Promise<void> {
-    await this.change((s) => {
-      const node = s.node(name);
-      const commands: BatchCommand[] = [];
-      const without = (list: readonly string[]): string[] => list.filter((n) => canonicalName(n) !== canonicalName(node.name));
-      for (const g of s.groups.values()) {
-        if (g.common.PreferredOwners.length !== without(g.common.PreferredOwners).length) {
-          commands.push({ op: 'setValue', key: `${GROUPS_KEY}\\${g.name}`, name: 'PreferredOwners', value: { type: 'multiString', data: without(g.common.PreferredOwners) } });
+    for (let done = false; !done; ) {
+      done = await this.change((s) => {
+        const node = s.node(name);
+        const commands: BatchCommand[] = [];
+        const without = (list: readonly string[]): string[] => list.filter((n) => canonicalName(n) !== canonicalName(node.name));
+        for (const g of s.groups.values()) {
+          if (g.common.PreferredOwners.length !== without(g.common.PreferredOwners).length) {
+            commands.push({ op: 'setValue', key: `${GROUPS_KEY}\\${g.name}`, name: 'PreferredOwners', value: { type: 'multiString', data: without(g.common.PreferredOwners) } });
+          }
         }
-      }
-      for (const r of s.resources.values()) {
-        if (r.common.PossibleOwners.length !== without(r.common.PossibleOwners).length) {
-          commands.push({ op: 'setValue', key: `${RESOURCES_KEY}\\${r.name}`, name: 'PossibleOwners', value: { type: 'multiString', data: without(r.common.PossibleOwners) } });
+        for (const r of s.resources.values()) {
+          if (r.common.PossibleOwners.length !== without(r.common.PossibleOwners).length) {
+            commands.push({ op: 'setValue', key: `${RESOURCES_KEY}\\${r.name}`, name: 'PossibleOwners', value: { type: 'multiString', data: without(r.common.PossibleOwners) } });
+          }
         }
-      }
-      commands.push({ op: 'deleteKey', key: `${NODES_KEY}\\${node.name}` });
-      return { commands, result: undefined };
-    });
+        if (commands.length > OWNER_LISTS_PER_CHANGE_MAX) return { commands: commands.slice(0, OWNER_LISTS_PER_CHANGE_MAX), result: false };
+        commands.push({ op: 'deleteKey', key: `${NODES_KEY}\\${node.name}` });
+        return { commands, result: true };
+      });
+    }
   }
 
   // ---- resource types ----
@@ -553,6 +569,8 @@ export class ClusterConfigStore {
       const state = await this.read();
       const { commands, result } = plan(state);
       if (commands.length === 0) return result;
+      // The generation's condition and bump take two commands of the batch.
+      if (commands.length + 2 > BATCH_COMMANDS_MAX) throw tooLargeForOneTransaction('this configuration change', `${commands.length + 2} database commands`, 'BATCH_COMMANDS_MAX');
       const generation = state.generation === null ? null : ({ type: 'qword', data: state.generation } as const);
       try {
         await this.db.executeBatch('', [

@@ -15,7 +15,7 @@
 // Layout in the store: see paths.ts.
 import { ClusterError, errors, isClusterError } from '../model/errors.ts';
 import type { Store, Watcher, WatchEvent } from '../store/store.ts';
-import { BATCH_COMMANDS_MAX, WRITE_CONFLICT_ATTEMPTS_MAX } from './limits.ts';
+import { BATCH_COMMANDS_MAX, WRITE_CONFLICT_ATTEMPTS_MAX, tooLargeForOneTransaction } from './limits.ts';
 import { WritePlan } from './plan.ts';
 import {
   ROOT_PATH,
@@ -245,9 +245,7 @@ export class ClusterDatabase {
   async executeBatch(path: string, commands: readonly BatchCommand[]): Promise<BatchResult> {
     const base = parseKeyPath(path);
     if (!Array.isArray(commands)) throw new ClusterError('ERROR_INVALID_PARAMETER', `batch on key ${preview(path)}: commands must be a list`);
-    if (commands.length > BATCH_COMMANDS_MAX) {
-      throw new ClusterError('ERROR_INVALID_PARAMETER', `batch on key ${preview(path)} has ${commands.length} commands, more than ${BATCH_COMMANDS_MAX}`);
-    }
+    if (commands.length > BATCH_COMMANDS_MAX) throw tooLargeForOneTransaction(`batch on key ${preview(path)}`, `${commands.length} commands`, 'BATCH_COMMANDS_MAX');
     const { revision, result } = await this.write(async (plan) => {
       if (base.canonical.length > 0 && (await plan.get(this.layout.recordKey(base), 'identity')) === undefined) throw keyNotFound(base);
       const changed: boolean[] = [];
@@ -429,12 +427,7 @@ export class ClusterDatabase {
       const plan = new WritePlan(this.store);
       const result = await planner(plan);
       const txn = plan.toTxn();
-      if (!WritePlan.fits(txn)) {
-        throw new ClusterError(
-          'ERROR_INVALID_PARAMETER',
-          `the change needs ${txn.success.length} store writes and ${txn.compare.length} compares, more than one store transaction allows; split it`,
-        );
-      }
+      if (!WritePlan.fits(txn)) throw tooLargeForOneTransaction('the write', `${txn.success.length} store writes and ${txn.compare.length} compares`, 'STORE_TXN_OPS_MAX');
       const outcome = await this.store.txn(txn);
       if (outcome.succeeded) return { revision: outcome.revision, result };
     }

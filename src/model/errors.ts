@@ -95,6 +95,7 @@ const table = {
   ERROR_WRITE_FAULT: [29, 'The system cannot write to the specified device.'],
   ERROR_DISK_FULL: [112, 'There is not enough space on the disk.'],
   ERROR_INTERNAL_ERROR: [1359, 'An internal error occurred.'],
+  ERROR_NOT_ENOUGH_QUOTA: [1816, 'Not enough quota is available to process this command.'],
   ERROR_DIR_NOT_EMPTY: [145, 'The directory is not empty.'],
   ERROR_WRITE_PROTECT: [19, 'The media is write protected.'],
   DNS_ERROR_RCODE_NAME_ERROR: [9003, 'DNS name does not exist.'],

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ClusterConfigStore } from '../../src/database/config.ts';
+import { ClusterConfigStore, OWNER_LISTS_PER_CHANGE_MAX } from '../../src/database/config.ts';
 import { ClusterDatabase, type DatabaseEvent } from '../../src/database/registry.ts';
 import { DEPENDENCY_DEPTH_MAX } from '../../src/model/dependency.ts';
 import type { ResourceTypeDescriptor } from '../../src/model/objects.ts';
@@ -62,6 +62,29 @@ describe('nodes', () => {
     await config.removeNode('Node1');
     assert.deepEqual((await config.getGroup('G')).common.PreferredOwners, ['Node2']);
     assert.deepEqual((await config.getResource('R')).common.PossibleOwners, []);
+  });
+
+  it('removing a node named in more owner lists than one change holds rewrites them in parts, then removes the node', async () => {
+    const { config } = await cluster();
+    const groups = 3 * OWNER_LISTS_PER_CHANGE_MAX + 5;
+    for (let i = 0; i < groups; i++) {
+      await config.createGroup(`G${i}`, { PreferredOwners: ['Node1', 'Node2'] });
+      if (i % 3 === 0) await config.createResource({ name: `R${i}`, type: 'Generic Service', group: `G${i}`, common: { PossibleOwners: ['Node2', 'Node1'] } });
+    }
+    await config.removeNode('node1');
+    const snapshot = await config.snapshot();
+    assert.deepEqual(snapshot.nodes.map((n) => n.name), ['Node2']);
+    assert.equal(snapshot.groups.filter((g) => g.common.PreferredOwners.join() !== 'Node2').length, 0);
+    assert.equal(snapshot.resources.filter((r) => r.common.PossibleOwners.join() !== 'Node2').length, 0);
+  });
+
+  it('a configuration change too large for one transaction is refused whole, with an error naming the limit', async () => {
+    const { store, config } = await cluster();
+    await config.createGroup('Big');
+    for (let i = 0; i < 60; i++) await config.createResource({ name: `R${i}`, type: 'Generic Service', group: 'Big' });
+    // Renaming rewrites the Group value of every member in one change: 60 writes and their key touches.
+    const error = await refusedUnchanged(store, () => config.renameGroup('Big', 'Bigger'), 'ERROR_NOT_ENOUGH_QUOTA', ['STORE_TXN_OPS_MAX', '128', 'smaller parts']);
+    assert.equal((error as { code?: number }).code, 1816);
   });
 
   it('refuses bad nodes', async () => {

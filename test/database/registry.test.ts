@@ -306,18 +306,18 @@ describe('executeBatch', () => {
     );
   });
 
-  it('refuses a batch on a missing key, an unknown command, or too many commands', async () => {
+  it('refuses a batch on a missing key, an unknown command, or too many commands or store writes (naming the limit)', async () => {
     const { store, db } = await fresh();
     await refusedUnchanged(store, () => db.executeBatch('Missing', []), 'ERROR_FILE_NOT_FOUND', ['Missing']);
     await db.createKey('K');
     const e = await refusedUnchanged(store, () => db.executeBatch('K', [{ op: 'frob' } as never]), 'ERROR_INVALID_PARAMETER', ['frob']);
     assert.equal((e as BatchCommandError).commandIndex, 0);
     const many = Array.from({ length: 101 }, () => ({ op: 'createKey' as const, key: 'X' }));
-    await refusedUnchanged(store, () => db.executeBatch('K', many), 'ERROR_INVALID_PARAMETER', ['101']);
+    await refusedUnchanged(store, () => db.executeBatch('K', many), 'ERROR_NOT_ENOUGH_QUOTA', ['101 commands', 'BATCH_COMMANDS_MAX', '100']);
     const tooManyWrites = Array.from({ length: 100 }, (_, i) => ({ op: 'setValue' as const, name: `v${i}`, value: { type: 'dword' as const, data: i } }));
     await db.executeBatch('K', tooManyWrites);
     const wider = Array.from({ length: 70 }, (_, i) => ({ op: 'createKey' as const, key: `S${i}\\T` }));
-    await refusedUnchanged(store, () => db.executeBatch('K', wider), 'ERROR_INVALID_PARAMETER', ['store writes']);
+    await refusedUnchanged(store, () => db.executeBatch('K', wider), 'ERROR_NOT_ENOUGH_QUOTA', ['store writes', 'STORE_TXN_OPS_MAX', '128']);
   });
 });
 
