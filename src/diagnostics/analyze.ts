@@ -3,12 +3,13 @@
 // takes lines one at a time (the simulator and tests feed it directly);
 // `analyzeLogs` streams files through it.
 
-import { parseLine } from '../log/format.ts';
 import { extractEvent } from './events.ts';
-import { readLogs, type FileStats, type LogInput, type LogLine } from './reader.ts';
+import { parseClusterLine } from './line.ts';
+import { readLogs, type FileStats, type ListedObject, type LogInput, type LogLine } from './reader.ts';
+import { remediesFor } from './rules/common.ts';
 import { knownIssueRules } from './rules/index.ts';
 import { TimelineBuilder, type ObjectTimeline, type TimelineFilter } from './timeline.ts';
-import type { Finding, Knowledge, Observed, Rule, RuleMatcher } from './types.ts';
+import type { Dialect, Finding, Knowledge, Observed, Rule, RuleMatcher } from './types.ts';
 
 export interface AnalyzeOptions {
   /** Rules to run; all known-issue rules by default. */
@@ -17,20 +18,30 @@ export interface AnalyzeOptions {
   timeline?: boolean | TimelineFilter;
 }
 
+/** When a file is unreadable: no log line at all, or more unparsed lines than log lines. */
+export function unreadable(f: FileStats): boolean {
+  return f.parsed === 0 || f.unparsed > f.parsed;
+}
+
 export interface Analysis {
   files: FileStats[];
   totals: { lines: number; parsed: number; unparsed: number; blank: number; events: number };
+  /** Whose logs these are: WSFC's or failover's own; the remedies speak its tools. */
+  dialect: Dialect;
   firstTimeMs?: number;
   lastTimeMs?: number;
   findings: Finding[];
   timelines?: ObjectTimeline[];
 }
 
-/** Knowledge learned from the log as it is read: group membership, states, requests per thread. */
-class LearnedKnowledge implements Knowledge {
+/** Knowledge learned from the log as it is read: group membership, node names, states, requests per thread. */
+export class LearnedKnowledge implements Knowledge {
   private readonly groups = new Map<string, string>();
   private readonly states = new Map<string, string>();
-  private readonly requests = new Map<string, Observed>();
+  /** The last resource request per node and thread. */
+  private readonly requests = new Map<string, Map<number | undefined, Observed>>();
+  private readonly nodeNames = new Map<string, string>();
+  private failoverLines = 0;
 
   groupOf(resource: string): string | undefined {
     return this.groups.get(resource);
@@ -39,7 +50,23 @@ class LearnedKnowledge implements Knowledge {
     return this.states.get(resource);
   }
   requestOnThread(line: LogLine): Observed | undefined {
-    return this.requests.get(threadKey(line));
+    return this.requests.get(line.node)?.get(line.record.tid);
+  }
+  nodeName(node: string): string {
+    return this.nodeNames.get(node) ?? node;
+  }
+  dialect(): Dialect {
+    return this.failoverLines > 0 ? 'failover' : 'wsfc';
+  }
+
+  /** A row of a 2016+ section table. */
+  learnObject(o: ListedObject): void {
+    if (o.kind === 'resource' && o.group !== undefined) this.groups.set(o.name, o.group);
+    else if (o.kind === 'node' && o.id !== undefined) this.nodeNames.set(o.id, o.name);
+  }
+
+  private nameNode(id: string | undefined, name: string | undefined): void {
+    if (id !== undefined && name !== undefined && id !== name && !/^\d+$/.test(name)) this.nodeNames.set(id, name);
   }
 
   learn(o: Observed): void {
@@ -52,21 +79,46 @@ class LearnedKnowledge implements Knowledge {
         this.states.set(e.resource, e.to);
         break;
       case 'apiCall':
-        if (/Resource$/.test(e.api)) this.requests.set(threadKey(o.line), o);
+        if (e.api.endsWith('Resource')) {
+          let onNode = this.requests.get(o.line.node);
+          if (!onNode) this.requests.set(o.line.node, (onNode = new Map()));
+          onNode.set(o.line.record.tid, o);
+        }
         break;
       case 'groupMovingRetry': {
         // The 5908 answer comes on the thread that took the request: the requested resource is in this group.
-        const req = this.requests.get(threadKey(o.line));
+        const req = this.requestOnThread(o.line);
         if (req && req.event.type === 'apiCall' && req.event.api === e.api && !this.groups.has(req.event.target)) {
           this.groups.set(req.event.target, e.group);
         }
         break;
       }
+      case 'moveAboutToSucceed':
+        this.nameNode(e.fromId, e.from);
+        this.nameNode(e.toId, e.to);
+        break;
+      case 'nodeState':
+        this.nameNode(e.nodeId, e.node);
+        break;
+      case 'serviceStart':
+        this.nameNode(e.nodeId, e.node);
+        if (e.node !== undefined) this.failoverLines++;
+        break;
       case 'moveFailed':
+        this.failoverLines++;
         if (e.resource !== undefined && !this.groups.has(e.resource)) this.groups.set(e.resource, e.group);
         break;
       case 'restartThresholdExceeded':
+        this.failoverLines++;
         if (e.group !== undefined) this.groups.set(e.resource, e.group);
+        break;
+      case 'openRetry':
+      case 'openBeforeOnline':
+      case 'moveCompleted':
+      case 'movePhase':
+      case 'moveReturned':
+        // Lines only failover writes.
+        this.failoverLines++;
         break;
       default:
         break;
@@ -74,12 +126,9 @@ class LearnedKnowledge implements Knowledge {
   }
 }
 
-function threadKey(line: LogLine): string {
-  return `${line.node}\u0000${line.record.tid ?? '?'}`;
-}
-
 export class Analyzer {
-  private readonly knowledge = new LearnedKnowledge();
+  readonly knowledge = new LearnedKnowledge();
+  private readonly rules: readonly Rule[];
   private readonly matchers: RuleMatcher[];
   private readonly timeline: TimelineBuilder | undefined;
   private events = 0;
@@ -87,7 +136,8 @@ export class Analyzer {
   private lastTimeMs: number | undefined;
 
   constructor(options: AnalyzeOptions = {}) {
-    this.matchers = (options.rules ?? knownIssueRules).map((r) => r.start(this.knowledge));
+    this.rules = options.rules ?? knownIssueRules;
+    this.matchers = this.rules.map((r) => r.start(this.knowledge));
     if (options.timeline) this.timeline = new TimelineBuilder(this.knowledge, options.timeline === true ? {} : options.timeline);
   }
 
@@ -113,8 +163,19 @@ export class Analyzer {
       totals.parsed += f.parsed;
       totals.unparsed += f.unparsed;
       totals.blank += f.blank;
+      // Lines the pre-filter dropped still count for the log's span.
+      if (f.firstTimeMs !== undefined && (this.firstTimeMs === undefined || f.firstTimeMs < this.firstTimeMs)) this.firstTimeMs = f.firstTimeMs;
+      if (f.lastTimeMs !== undefined && (this.lastTimeMs === undefined || f.lastTimeMs > this.lastTimeMs)) this.lastTimeMs = f.lastTimeMs;
     }
-    const a: Analysis = { files, totals, findings: this.matchers.flatMap((m) => m.findings()) };
+    const dialect = this.knowledge.dialect();
+    const byId = new Map(this.rules.map((r) => [r.id, r]));
+    const findings = this.matchers.flatMap((m) => m.findings());
+    for (const f of findings) {
+      if (f.node !== undefined) f.node = this.knowledge.nodeName(f.node);
+      f.nodes = [...new Set(f.nodes.map((n) => this.knowledge.nodeName(n)))];
+      f.remedies = remediesFor(byId.get(f.ruleId)!, f, dialect);
+    }
+    const a: Analysis = { files, totals, dialect, findings };
     if (this.firstTimeMs !== undefined) a.firstTimeMs = this.firstTimeMs;
     if (this.lastTimeMs !== undefined) a.lastTimeMs = this.lastTimeMs;
     if (this.timeline) a.timelines = this.timeline.finish(this.lastTimeMs);
@@ -124,8 +185,8 @@ export class Analyzer {
 
 /** Streams the files (merged by time) through an Analyzer. File errors are ClusterErrors naming the file. */
 export async function analyzeLogs(inputs: readonly LogInput[], options: AnalyzeOptions = {}): Promise<Analysis> {
-  const { batches, files } = await readLogs(inputs);
   const analyzer = new Analyzer(options);
+  const { batches, files } = await readLogs(inputs, { onObject: (o) => analyzer.knowledge.learnObject(o) });
   for await (const batch of batches) for (const line of batch) analyzer.push(line);
   return analyzer.finish(files);
 }
@@ -133,11 +194,11 @@ export async function analyzeLogs(inputs: readonly LogInput[], options: AnalyzeO
 /** Analyzes in-memory lines of one node (a writer's lines(), a test's text); unparsable lines are counted. */
 export function analyzeText(lines: Iterable<string>, node: string, options: AnalyzeOptions = {}): Analysis {
   const analyzer = new Analyzer(options);
-  const stats: FileStats = { file: `(${node})`, node, encoding: 'utf-8', bytes: 0, lines: 0, parsed: 0, unparsed: 0, blank: 0, timeless: 0, unparsedSamples: [] };
+  const stats: FileStats = { file: `(${node})`, node, encoding: 'utf-8', bytes: 0, lines: 0, parsed: 0, unparsed: 0, blank: 0, sectionLines: 0, timeless: 0, unparsedSamples: [] };
   for (const raw of lines) {
     stats.lines++;
     stats.bytes += Buffer.byteLength(raw) + 1;
-    const record = parseLine(raw);
+    const record = parseClusterLine(raw);
     if (!record) {
       if (raw.trim() === '') stats.blank++;
       else stats.unparsed++;

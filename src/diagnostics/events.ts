@@ -1,13 +1,15 @@
 // Turns cluster log records into typed cluster events: the vocabulary the
 // timelines and the known-issue rules are written in. It reads failover's own
 // lines (the texts of src/model/messages.ts) and real WSFC lines alike; where
-// both exist they were made to agree, so one pattern serves both.
+// both exist they were made to agree, so one pattern serves both. The WSFC
+// texts each pattern reads, and where they come from, are listed in
+// docs/diagnostics.md.
 //
-// This runs for every line of a log that may be a gigabyte, so each line is
+// This runs for every line the reader's pre-filter keeps, so each line is
 // first sorted by component and by the first characters of its text, and only
 // lines that can match run a regular expression.
 
-import type { LogRecord } from '../log/format.ts';
+import type { DiagRecord } from './line.ts';
 
 export type ClusterEvent =
   | { type: 'resourceState'; resource: string; from: string; to: string }
@@ -15,7 +17,7 @@ export type ClusterEvent =
   | { type: 'createResource'; resource: string; group: string }
   | { type: 'moveRequest'; group: string; target: string }
   | { type: 'moveOperation'; group: string; target: string }
-  | { type: 'moveAboutToSucceed'; group: string; from: string; to: string; moveType: string }
+  | { type: 'moveAboutToSucceed'; group: string; from: string; fromId?: string; to: string; toId?: string; moveType: string }
   | { type: 'movePhase'; group: string; phase: string }
   | { type: 'moveCompleted'; group: string; to: string }
   | { type: 'moveFailed'; group: string; to: string; resource?: string; errorName: string; code: number; detail: string }
@@ -24,14 +26,19 @@ export type ClusterEvent =
   | { type: 'groupMovingRetry'; api: string; group: string }
   | { type: 'entryPointError'; resource: string; resourceType: string; entryPoint?: string; code?: number; detail: string }
   | { type: 'callTimedOut'; resource: string; call: string }
+  | { type: 'callFailed'; resource: string; call: string; code: number }
   | { type: 'separateMonitor'; resource?: string }
   | { type: 'openRetry'; resource: string; code: number; attempt: number; attemptsMax: number; delayMs: number }
   | { type: 'openBeforeOnline'; resource: string }
-  | { type: 'restartScheduled'; resource: string; restartCount: number; threshold: number }
+  | { type: 'restartScheduled'; resource?: string; restartCount?: number; threshold?: number }
+  | { type: 'resourceFailureCount'; resource: string; failureCount: number; restartAction: number }
   | { type: 'restartThresholdExceeded'; resource: string; group?: string }
-  | { type: 'failoverThresholdExceeded'; group: string; failoverCount: number }
+  | { type: 'failoverThresholdExceeded'; group: string; failoverCount: number; threshold?: number }
   | { type: 'cannotHost'; resource?: string; node?: string; code: number }
-  | { type: 'nodeState'; node: string; state: 'Up' | 'Down' }
+  | { type: 'nodeState'; node: string; nodeId?: string; state: 'Up' | 'Down' }
+  | { type: 'communicationLost'; node?: string; address?: string; detail: string }
+  | { type: 'leaseTimeout'; resource: string; kind: 'lease' | 'healthCheck' }
+  | { type: 'serviceStart'; node?: string; nodeId?: string }
   | { type: 'apiOnline' }
   | { type: 'quorumLost' };
 
@@ -44,14 +51,15 @@ function splitLastArg(args: string): [string, string] | undefined {
   return [args.slice(0, i).trim(), args.slice(i + 1).trim()];
 }
 
-const reTransition = /^TransitionToState\((.+)\) ([A-Za-z]+)-->([A-Za-z]+)\.?$/;
-const reResState = /^Res (.+): ([A-Za-z]+) -> ([A-Za-z]+)/;
+const transitionPrefix = 'TransitionToState(';
+const reStateName = /^[A-Za-z]+$/;
+const reResState = /^Res (.+?): ([A-Za-z]+) -> ([A-Za-z]+)/;
 const reGroupStateWsfc = /^rcm::RcmGroup::UpdateStateIfChanged: \((.+), ([A-Za-z]+) --> ([A-Za-z]+)\)/;
 const reGroupState = /^Group (.+): ([A-Za-z]+) -> ([A-Za-z]+)/;
 const reApi = /^rcm::RcmApi::(\w+): \((.*)\)\.?$/;
 const reRetry = /^rcm::RcmApi::(\w+): retrying: (.+), 5908\.?$/;
 const reGumCall = /^rcm::RcmGum::(\w+)\((.*)\)\.?$/;
-const reAboutToSucceed = /^move of group (.+) from (.+?)\(\d+\) to (.+?)\(\d+\) of type MoveType::(\w+)/;
+const reAboutToSucceed = /^move of group (.+) from (.+?)\((\d+)\) to (.+?)\((\d+)\) of type MoveType::(\w+)/;
 const reMovePhase = /^move of group (.+): phase (.+?)\.?$/;
 const reMoveCompleted = /^move of group (.+) to (.+?\(\d+\)) completed\.?$/;
 const reMoveFailed = /^move of group (.+?) to (.+?\(\d+\)) failed: resource (.+?): ([A-Z][A-Z0-9_]*)\((\d+)\): ?(.*)$/;
@@ -59,30 +67,49 @@ const reMoveReturned = /^move of group (.+) returned to (.+?\(\d+\)) after an er
 const reOpenRetry = /^Open of resource (.+) failed \((\d+)\); retry (\d+) of (\d+) in (\d+) ms\.?$/;
 const reOpenBeforeOnline = /^Resource (.+) has not opened; issuing Open before Online\.?$/;
 const reRestartScheduled = /^Resource (.+) failed; restart (\d+) of (\d+) in \d+ ms\.?$/;
+const reWillRestart = /^Will queue (?:immediate|delayed) restart \(\d+ milliseconds\) of (.+?) after terminate is complete/;
+const reFailureCount = /^resource (.+?): failure count: (\d+), restartAction: (\d+)/;
 const reRestartExceeded = /^Resource (.+) exceeded its restart threshold; failing over group (.+?)\.?$/;
 const reFailoverExceeded = /^Group (.+) exceeded its failover threshold \((\d+) in /;
-const reNotFailingOver = /^Not failing over group (.+), failoverCount (\d+), failover threshold/;
+const reNotFailingOver = /^Not failing over group (.+?), failoverCount (\d+), (?:failoverThresholdSetting|failover threshold) (\d+)/;
 const reCannotHost = /^Node (.+) cannot host resource (.+) \((50(?:15|71))\)\.?$/;
+const reMonitorReply = /^(?:rcm::RcmResource::)?HandleMonitorReply: (\w+) for '(.+?)', gen\(\d+\) result (\d+)\/\d+/;
 const reCannotHostCode = /\b(5015|5071)\b|ERROR_(NODE_CANT_HOST_RESOURCE|HOST_NODE_NOT_RESOURCE_OWNER)/;
-const reFirstParenArg = /\(([^,()]+(?:\([^()]*\))?[^,()]*)[,)]/;
-const reNodeState = /^Node (.+?)(?:\(\d+\))? is (Up|Down)\b/i;
+const reResourcePhrase = /\bresource '?([^'(),]+?)'?(?:[,.:]|\s+(?:on|to|from|because|cannot|is|in)\b|$)/i;
+const reOnNode = /\bnode '?([\w-]+)'?/i;
+const reNodeState = /^Node (\S+?)(?:\s*\((\w+)\))? is (?:now )?(Up|Down)\b/i;
+const reRemovedFromMembership = /node '([^']+)' was removed from the active failover cluster membership/i;
+const reFailedHandlers = /executing node (\d+) failed handlers/i;
+const reConnectionBroken = /Connection to Node (\d+) is broken/i;
+const reRemoteUnreachable = /NetftRemoteUnreachable event, local address \S+ remote address (\S+)/i;
+const reLostCommunication = /lost communication with (?:node )?'?([^'\s.,]+)'?/i;
 const reDeadlock = /^RhsCall::DeadlockMonitor: Call (\w+) timed out(?: by \d+ milliseconds)? for resource '(.+?)'/;
+const reTimeoutThreshold = /cluster resource '(.+?)' \(resource type .*? to exceed its time-out threshold/i;
 const reQuoted = /'([^']+)'/;
 const reResourceLine = /^([^<>]*?) ?<(.+?)>: (.*)$/;
 const reEntryPointFailed = /^(\w+) failed: ([A-Z][A-Z0-9_]*)\((\d+)\): ?(.*)$/;
 const reEntryPointWord = /(Open|Online|Offline|Close|Terminate|LooksAlive|IsAlive)(?:Resource)?\b/i;
 const reErrorCode = /\b[Ee]rror:? *(\d+)|\((\d+)\)|\b(?:status|error code|result) (\d+)\b/;
-const reQuorumLost = /lost quorum|quorum (?:is |was |has been )?lost|\(5925\)|\b5925\b|ERROR_CLUSTER_NO_QUORUM/i;
+const reErrorWords = /\b(?:fail(?:ed|ure)?|error|unable|cannot|denied|timed out)\b/i;
+const reLease = /Lease timeout detected|lease (?:has )?expired|lease is no longer valid/i;
+const reHealthCheck = /diagnostics heartbeat is lost|not healthy with given HealthCheckTimeout|health check (?:has )?timed out/i;
+const reQuorumLost = /lost quorum|quorum (?:was |has been |is )?lost|status = 5925|\(5925\)|ERROR_CLUSTER_NO_QUORUM|\b5925\b/i;
+const reServiceStart = /^Starting clussvc as a service|^Starting node (.+?)\((\d+)\)\.$/;
 
 function int(s: string | undefined): number {
   return s === undefined ? NaN : Number.parseInt(s, 10);
 }
 
-function rcmEvent(text: string, level: string): ClusterEvent | undefined {
+/** An error or warning, or a line without a level (Windows Server 2008) that may be either. */
+function severe(level: string | undefined): boolean {
+  return level === undefined || level === 'ERR' || level === 'WARN';
+}
+
+function rcmEvent(text: string, level: string | undefined): ClusterEvent | undefined {
   switch (text.charCodeAt(0)) {
     case 84 /* T */: {
-      const m = reTransition.exec(text);
-      if (m) return { type: 'resourceState', resource: m[1]!, from: m[2]!, to: m[3]! };
+      const e = transition(text);
+      if (e) return e;
       break;
     }
     case 114 /* r */: {
@@ -115,7 +142,20 @@ function rcmEvent(text: string, level: string): ClusterEvent | undefined {
       } else if (text.startsWith('rcm::RcmGroup::UpdateStateIfChanged')) {
         const m = reGroupStateWsfc.exec(text);
         if (m) return { type: 'groupState', group: m[1]!, from: m[2]!, to: m[3]! };
+      } else if (text.startsWith('rcm::RcmResource::HandleMonitorReply')) {
+        return monitorReply(text);
+      } else if (text.startsWith('resource ')) {
+        const m = reFailureCount.exec(text);
+        if (m) return { type: 'resourceFailureCount', resource: m[1]!, failureCount: int(m[2]), restartAction: int(m[3]) };
       }
+      break;
+    }
+    case 72 /* H */:
+      if (text.startsWith('HandleMonitorReply')) return monitorReply(text);
+      break;
+    case 87 /* W */: {
+      const m = reWillRestart.exec(text);
+      if (m) return { type: 'restartScheduled', resource: m[1]! };
       break;
     }
     case 82 /* R */: {
@@ -135,7 +175,7 @@ function rcmEvent(text: string, level: string): ClusterEvent | undefined {
     case 109 /* m */: {
       if (!text.startsWith('move of group ')) break;
       let m = reAboutToSucceed.exec(text);
-      if (m) return { type: 'moveAboutToSucceed', group: m[1]!, from: m[2]!, to: m[3]!, moveType: m[4]! };
+      if (m) return { type: 'moveAboutToSucceed', group: m[1]!, from: m[2]!, fromId: m[3]!, to: m[4]!, toId: m[5]!, moveType: m[6]! };
       m = reMoveFailed.exec(text);
       if (m) {
         const resource = m[3]!;
@@ -165,32 +205,67 @@ function rcmEvent(text: string, level: string): ClusterEvent | undefined {
     }
     case 78 /* N */: {
       let m = reNotFailingOver.exec(text);
-      if (m) return { type: 'failoverThresholdExceeded', group: m[1]!, failoverCount: int(m[2]) };
+      if (m) return { type: 'failoverThresholdExceeded', group: m[1]!, failoverCount: int(m[2]), threshold: Number(m[3]) };
       m = reCannotHost.exec(text);
       if (m) return { type: 'cannotHost', node: m[1]!, resource: m[2]!, code: int(m[3]) };
       break;
     }
   }
-  if (level === 'ERR' || level === 'WARN') {
-    // WSFC words "cannot host" in several ways; the codes are what they share.
-    const code = reCannotHostCode.exec(text);
-    if (code) {
-      const e: ClusterEvent = { type: 'cannotHost', code: code[1] ? int(code[1]) : code[2] === 'NODE_CANT_HOST_RESOURCE' ? 5071 : 5015 };
-      const arg = reFirstParenArg.exec(text) ?? reQuoted.exec(text);
-      if (arg) e.resource = arg[1]!.trim();
-      return e;
-    }
-  }
+  if (severe(level)) return cannotHostByCode(text);
   return undefined;
 }
 
+/** `TransitionToState(name) From-->To.`, read by position: it is the most common line a log has. */
+function transition(text: string): ClusterEvent | undefined {
+  if (!text.startsWith(transitionPrefix)) return undefined;
+  const arrow = text.lastIndexOf('-->');
+  const close = arrow < 0 ? -1 : text.lastIndexOf(') ', arrow);
+  if (close < transitionPrefix.length) return undefined;
+  const from = text.slice(close + 2, arrow);
+  const to = text.charCodeAt(text.length - 1) === 46 /* . */ ? text.slice(arrow + 3, -1) : text.slice(arrow + 3);
+  if (!reStateName.test(from) || !reStateName.test(to)) return undefined;
+  return { type: 'resourceState', resource: text.slice(transitionPrefix.length, close), from, to };
+}
+
+/** `HandleMonitorReply: ONLINERESOURCE for 'R', gen(8) result 5015/0.`: the resource is the quoted name, never the gen(N) number. */
+function monitorReply(text: string): ClusterEvent | undefined {
+  const m = reMonitorReply.exec(text);
+  if (!m) return undefined;
+  const code = int(m[3]);
+  if (code === 0) return undefined;
+  if (code === 5015 || code === 5071) return { type: 'cannotHost', resource: m[2]!, code };
+  return { type: 'callFailed', call: m[1]!, resource: m[2]!, code };
+}
+
+/**
+ * WSFC words "cannot host" in several ways; the codes are what they share. The
+ * resource is a quoted or "resource X" name - never a number such as gen(8)'s
+ * - looked for first in the reason of 2012+ errors (`(5015)' because of '...'`).
+ */
+function cannotHostByCode(text: string): ClusterEvent | undefined {
+  const code = reCannotHostCode.exec(text);
+  if (!code) return undefined;
+  const e: ClusterEvent = { type: 'cannotHost', code: code[1] ? int(code[1]) : code[2] === 'NODE_CANT_HOST_RESOURCE' ? 5071 : 5015 };
+  const because = text.indexOf("' because of '");
+  const reason = because >= 0 ? text.slice(because + 14) : text;
+  const named = reResourcePhrase.exec(reason) ?? reQuoted.exec(because >= 0 ? reason.replace(/'$/, '') : text);
+  const name = named?.[1]?.trim();
+  if (name && !/^\d+$/.test(name)) e.resource = name;
+  const node = reOnNode.exec(reason);
+  if (node) e.node = node[1]!;
+  return e;
+}
+
 /** An error a resource DLL (or failover's resource host) reported: `Type <Resource>: ...`. */
-function entryPointError(text: string): ClusterEvent | undefined {
+function resourceLine(text: string, level: string | undefined): ClusterEvent | undefined {
   const m = reResourceLine.exec(text);
   if (!m) return undefined;
   const resourceType = m[1]!;
   const resource = m[2]!;
   const rest = m[3]!;
+  if (reLease.test(rest)) return { type: 'leaseTimeout', resource, kind: 'lease' };
+  if (reHealthCheck.test(rest)) return { type: 'leaseTimeout', resource, kind: 'healthCheck' };
+  if (level === undefined && !reErrorWords.test(rest)) return undefined;
   const own = reEntryPointFailed.exec(rest);
   if (own) {
     return { type: 'entryPointError', resource, resourceType, entryPoint: capitalize(own[1]!), code: int(own[3]), detail: rest };
@@ -210,13 +285,13 @@ function capitalize(s: string): string {
   return lower.charAt(0).toUpperCase() + lower.slice(1);
 }
 
-function rhsEvent(text: string, level: string): ClusterEvent | undefined {
+function rhsEvent(text: string, level: string | undefined): ClusterEvent | undefined {
   if (text.startsWith('RhsCall::DeadlockMonitor')) {
     const m = reDeadlock.exec(text);
     if (m) return { type: 'callTimedOut', call: m[1]!, resource: m[2]! };
   }
   if (text.includes('separate monitor')) return separateMonitor(text);
-  if (level === 'ERR') return entryPointError(text);
+  if (severe(level)) return resourceLine(text, level);
   return undefined;
 }
 
@@ -227,8 +302,35 @@ function separateMonitor(text: string): ClusterEvent {
   return e;
 }
 
+/** Membership and communication lines, whatever component (NM, NODE, CORE, NETFT, ...) or channel wrote them. */
+function membershipEvent(text: string): ClusterEvent | undefined {
+  let m = reNodeState.exec(text);
+  if (m) {
+    const e: ClusterEvent = { type: 'nodeState', node: m[1]!, state: m[3]!.toLowerCase() === 'up' ? 'Up' : 'Down' };
+    if (m[2] !== undefined) {
+      // `Node 2 (NODE2) is down` names the node in parentheses; failover writes `Node node2(2) is Down.`.
+      if (/^\d+$/.test(m[1]!)) {
+        e.nodeId = m[1]!;
+        e.node = m[2]!;
+      } else e.nodeId = m[2]!;
+    } else if (/^\d+$/.test(m[1]!)) e.nodeId = m[1]!;
+    return e;
+  }
+  m = reRemovedFromMembership.exec(text);
+  if (m) return { type: 'nodeState', node: m[1]!, state: 'Down' };
+  m = reFailedHandlers.exec(text);
+  if (m) return { type: 'nodeState', node: m[1]!, nodeId: m[1]!, state: 'Down' };
+  m = reConnectionBroken.exec(text);
+  if (m) return { type: 'communicationLost', node: m[1]!, detail: text };
+  m = reRemoteUnreachable.exec(text);
+  if (m) return { type: 'communicationLost', address: m[1]!.replace(/:~?\d+~?$/, ''), detail: text };
+  m = reLostCommunication.exec(text);
+  if (m) return { type: 'communicationLost', node: m[1]!, detail: text };
+  return undefined;
+}
+
 /** The event a line records, or undefined for the many lines that record none. */
-export function extractEvent(record: LogRecord): ClusterEvent | undefined {
+export function extractEvent(record: DiagRecord): ClusterEvent | undefined {
   const { component, text, level } = record;
   switch (component) {
     case 'RCM': {
@@ -238,20 +340,27 @@ export function extractEvent(record: LogRecord): ClusterEvent | undefined {
       break;
     }
     case 'RES':
-      if (level === 'ERR') return entryPointError(text);
+      if (severe(level)) return resourceLine(text, level);
       return undefined;
     case 'RHS':
       return rhsEvent(text, level);
-    case 'NM':
-    case 'NODE': {
-      const m = reNodeState.exec(text);
-      if (m) return { type: 'nodeState', node: m[1]!, state: m[2]!.toLowerCase() === 'up' ? 'Up' : 'Down' };
-      break;
-    }
     case 'API':
       if (text === 'Online.' || text === 'Online') return { type: 'apiOnline' };
       return undefined;
+    case 'CS': {
+      const m = reServiceStart.exec(text);
+      if (m) return m[1] !== undefined ? { type: 'serviceStart', node: m[1], nodeId: m[2]! } : { type: 'serviceStart' };
+      break;
+    }
   }
-  if ((level === 'ERR' || level === 'WARN') && reQuorumLost.test(text)) return { type: 'quorumLost' };
+  if (component !== 'RCM') {
+    const member = membershipEvent(text);
+    if (member) return member;
+  }
+  if (severe(level)) {
+    if (reQuorumLost.test(text) && !/\bregained|\bone off quorum/i.test(text)) return { type: 'quorumLost' };
+    const t = reTimeoutThreshold.exec(text);
+    if (t) return { type: 'callTimedOut', resource: t[1]!, call: 'time-out threshold' };
+  }
   return undefined;
 }

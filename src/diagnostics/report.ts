@@ -1,6 +1,6 @@
 // Human-readable reports of an analysis and of timelines.
 
-import type { Analysis } from './analyze.ts';
+import { unreadable, type Analysis } from './analyze.ts';
 import type { FileStats } from './reader.ts';
 import type { ObjectTimeline } from './timeline.ts';
 import type { Evidence, Finding } from './types.ts';
@@ -23,8 +23,19 @@ export function formatDuration(ms: number): string {
 function fileLine(f: FileStats): string {
   const span = f.firstTimeMs !== undefined ? `, ${formatTime(f.firstTimeMs)} .. ${formatTime(f.lastTimeMs)} UTC` : '';
   const timeless = f.timeless > 0 ? `, ${f.timeless} without time` : '';
+  const sections = f.sectionLines > 0 ? `, ${f.sectionLines} in sections` : '';
   const enc = f.encoding === 'utf-8' ? '' : `, ${f.encoding}`;
-  return `  ${f.file} (node ${f.node}): ${f.lines} lines, ${f.parsed} parsed, ${f.unparsed} unparsed${timeless}${enc}${span}`;
+  const packing = f.packing !== undefined ? `, ${f.packing}` : '';
+  const local = f.localTimeOffsetMinutes !== undefined ? `, local time +${f.localTimeOffsetMinutes} min` : '';
+  return `  ${f.file} (node ${f.node}): ${f.lines} lines, ${f.parsed} parsed, ${f.unparsed} unparsed${timeless}${sections}${enc}${packing}${local}${span}`;
+}
+
+/** Why a file cannot be trusted: how many lines could not be read, and the first of them. */
+export function unreadableText(f: FileStats): string {
+  const first = f.unparsedSamples[0];
+  const bad = first ? ` First unreadable line (${first.lineNo}): ${first.text}` : '';
+  const what = f.parsed === 0 ? 'no line of it is a cluster log line' : `${f.unparsed} of ${f.lines} lines could not be read`;
+  return `${f.file} (node ${f.node}) is not readable as a cluster log: ${what}.${bad}`;
 }
 
 function evidenceLine(e: Evidence): string {
@@ -58,8 +69,11 @@ export function formatDiagnosis(a: Analysis): string {
   const samples = a.files.flatMap((f) => f.unparsedSamples.slice(0, 2).map((s) => `    ${f.node}:${s.lineNo}  ${s.text}`));
   if (a.totals.unparsed > 0) out.push(`  ${a.totals.unparsed} line(s) are not cluster log lines and were skipped, e.g.:`, ...samples);
   out.push('');
+  const bad = a.files.filter(unreadable);
+  for (const f of bad) out.push(`UNREADABLE: ${unreadableText(f)}`);
+  if (bad.length > 0) out.push('');
   if (a.findings.length === 0) {
-    out.push('No known issue found.');
+    out.push(bad.length > 0 ? 'No diagnosis: the log could not be read (see above); nothing was checked in the unreadable file(s).' : 'No known issue found.');
   } else {
     out.push(`${a.findings.length} known issue(s) found:`);
     out.push('');

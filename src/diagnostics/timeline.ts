@@ -110,7 +110,17 @@ function describe(e: ClusterEvent): { kind: TimelineKind; text: string; from?: s
     case 'openBeforeOnline':
       return { kind: 'retry', text: 'open issued before online' };
     case 'restartScheduled':
-      return { kind: 'restart', text: `restart ${e.restartCount} of ${e.threshold}` };
+      return { kind: 'restart', text: e.restartCount !== undefined ? `restart ${e.restartCount} of ${e.threshold}` : 'restart queued' };
+    case 'resourceFailureCount':
+      return { kind: 'restart', text: `failure ${e.failureCount} (restartAction ${e.restartAction})` };
+    case 'callFailed':
+      return { kind: 'error', text: `${e.call} returned ${e.code}` };
+    case 'communicationLost':
+      return { kind: 'node', text: `lost communication with ${e.node !== undefined ? `node ${e.node}` : e.address}` };
+    case 'leaseTimeout':
+      return { kind: 'error', text: e.kind === 'lease' ? 'lease time-out' : 'health-check time-out' };
+    case 'serviceStart':
+      return { kind: 'node', text: 'cluster service starting' };
     case 'restartThresholdExceeded':
       return { kind: 'restart', text: `restart threshold exceeded; group ${e.group ?? ''} fails over` };
     case 'failoverThresholdExceeded':
@@ -134,8 +144,11 @@ function subjects(e: ClusterEvent): { resource?: string; group?: string } {
     case 'callTimedOut':
     case 'openRetry':
     case 'openBeforeOnline':
-    case 'restartScheduled':
+    case 'resourceFailureCount':
+    case 'callFailed':
+    case 'leaseTimeout':
       return { resource: e.resource };
+    case 'restartScheduled':
     case 'separateMonitor':
     case 'cannotHost':
       return e.resource !== undefined ? { resource: e.resource } : {};
@@ -162,6 +175,8 @@ function subjects(e: ClusterEvent): { resource?: string; group?: string } {
     case 'failoverThresholdExceeded':
       return { group: e.group };
     case 'nodeState':
+    case 'communicationLost':
+    case 'serviceStart':
     case 'apiOnline':
     case 'quorumLost':
       return {};

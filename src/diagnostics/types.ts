@@ -20,6 +20,11 @@ export interface Evidence extends Occurrence {
 
 export type Severity = 'error' | 'warning';
 
+export type Dialect = 'wsfc' | 'failover';
+
+/** A remedy template, or one that applies only when a boolean fact of the finding is true (`when`) or false (`unless`). */
+export type Remedy = string | { when: string; text: string } | { unless: string; text: string };
+
 export interface Finding {
   ruleId: string;
   title: string;
@@ -29,10 +34,13 @@ export interface Finding {
   explanation: string;
   resource?: string;
   group?: string;
+  /** The node the finding is about (the one its remedies name), by name. */
+  node?: string;
   nodes: string[];
   /** When the problem began (its first evidence). */
   began?: Occurrence;
   evidence: Evidence[];
+  /** What to do, in the dialect of the log (see Rule.remedies). */
   remedies: string[];
   /** Extra named facts for --json consumers (counts, codes, targets). */
   facts: Record<string, string | number | boolean>;
@@ -46,8 +54,12 @@ export interface Observed {
 
 /** What the analyzer has learned so far, shared by all rules. */
 export interface Knowledge {
-  /** The group a resource belongs to, when the log has said so. */
+  /** The group a resource belongs to, when the log has said so (section tables, CreateResource, answers on a request's thread). */
   groupOf(resource: string): string | undefined;
+  /** A node by name: ids (`2`) become the name the log gave them; names stay. */
+  nodeName(node: string): string;
+  /** Whose log this is: failover's own (advice in failover's CLI) or WSFC's (PowerShell / cluster.exe). */
+  dialect(): Dialect;
   /** Latest state of a resource (any node). */
   stateOf(resource: string): string | undefined;
   /**
@@ -72,6 +84,7 @@ export interface Rule {
   readonly title: string;
   readonly severity: Severity;
   readonly explanation: string;
-  readonly remedies: readonly string[];
+  /** What to do, per dialect: WSFC's tools for WSFC logs, failover's CLI for failover's logs. */
+  readonly remedies: Readonly<Record<Dialect, readonly Remedy[]>>;
   start(knowledge: Knowledge): RuleMatcher;
 }

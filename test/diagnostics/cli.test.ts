@@ -1,7 +1,7 @@
 // `failover log ...` run as a subprocess, as an administrator would.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, test } from 'node:test';
@@ -31,7 +31,7 @@ test('log diagnose: a known issue is reported with its remedies and exit code 1'
   assert.equal(r.status, 1, r.stderr);
   assert.match(r.stdout, /KB2893882/);
   assert.match(r.stdout, /group: CMS01/);
-  assert.match(r.stdout, /failover resource reset Microsoft Exchange Database Instance/);
+  assert.match(r.stdout, /Stop-ClusterNode -Name kb2893882-node2/);
 });
 
 test('log diagnose --json on the seed excerpt names the resource and group', () => {
@@ -50,6 +50,26 @@ test('log diagnose: nothing known exits 0; a missing file exits 2 naming it', ()
   assert.equal(bad.status, 2);
   assert.ok(bad.stderr.includes(missing));
   assert.equal(failover('log', 'diagnose', '--no-such-option', missing).status, 2);
+});
+
+test('log diagnose: a file most of whose lines cannot be read exits 7 with the count and the first bad line, never "No known issue"', () => {
+  const prose = path.join(dir, 'notes.txt');
+  writeFileSync(prose, 'The cluster was slow on Tuesday.\nWe moved CMS01 by hand.\n00000a1c.00000a24::2013/10/09-01:12:03.105 INFO  [CS] one real line\n');
+  const r = failover('log', 'diagnose', prose);
+  assert.equal(r.status, 7, r.stderr);
+  assert.doesNotMatch(r.stdout, /No known issue found/);
+  assert.match(r.stderr, /2 of 3 lines could not be read\. First unreadable line \(1\): The cluster was slow on Tuesday\./);
+  const empty = path.join(dir, 'empty.log');
+  writeFileSync(empty, '');
+  assert.equal(failover('log', 'diagnose', empty).status, 7, 'a file that parses to nothing is not healthy');
+});
+
+test('log diagnose reads a zip bundle of both nodes (exit 1) and a gzip file', () => {
+  const z = failover('log', 'diagnose', '--json', path.join(fixtures, 'kb2893882-ws2008.zip'));
+  assert.equal(z.status, 1, z.stderr);
+  const a = JSON.parse(z.stdout) as { dialect: string; findings: { ruleId: string; node: string }[] };
+  assert.deepEqual([a.dialect, a.findings.map((f) => [f.ruleId, f.node])], ['wsfc', [['KB2893882', 'EXMBX02']]]);
+  assert.equal(failover('log', 'diagnose', path.join(fixtures, 'witness-ok.log')).status, 0);
 });
 
 test('log timeline --resource shows states with how long they lasted', () => {
@@ -97,6 +117,7 @@ test('log --help explains the format and the exit codes', () => {
   const r = failover('log', '--help');
   assert.equal(r.status, 0);
   assert.match(r.stdout, /Exit codes: 0 no known issue/);
+  assert.match(r.stdout, /7 a file most of whose lines could not be read/);
   assert.match(r.stdout, /diagnose/);
   assert.match(r.stdout, /collect/);
 });

@@ -1,5 +1,6 @@
 // Every known-issue rule on a log where it must fire and on a near miss where it must not.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { VirtualClock } from '../../src/clock/virtual.ts';
@@ -31,6 +32,7 @@ test('KB2893882: the shared fixture names the resource, group, nodes, start and 
   assert.equal(f.resource, dbName);
   assert.equal(f.group, 'CMS01');
   assert.deepEqual(f.nodes, ['kb2893882-node2', 'EXMBX01', 'EXMBX02']);
+  assert.equal(a.dialect, 'wsfc');
   assert.equal(f.began?.timeMs, Date.UTC(2013, 9, 9, 1, 12, 5, 118));
   assert.equal(f.facts.retries5908, 10);
   assert.equal(f.facts.openError, 70);
@@ -39,7 +41,8 @@ test('KB2893882: the shared fixture names the resource, group, nodes, start and 
   assert.match(remedies, /single-copy clusters only/);
   assert.match(remedies, /Continuous Replication/);
   assert.match(remedies, /Remove the dependency/);
-  assert.ok(remedies.includes(`failover resource reset ${dbName}`));
+  assert.match(remedies, /Stop-ClusterNode -Name kb2893882-node2/);
+  assert.doesNotMatch(remedies, /failover resource reset/, 'a WSFC log is advised in WSFC tools');
   const evidence = f.evidence.map((e) => e.line);
   assert.ok(evidence.some((l) => l.includes('ExchangeOpen: Failed to open or create')));
   assert.ok(evidence.some((l) => l.includes('OpenCallIssued-->OpenCallFailed')));
@@ -187,7 +190,7 @@ test('RESTART-THRESHOLD: restarts exhausted, the group fails over', () => {
   );
   assert.deepEqual(ids(a), ['RESTART-THRESHOLD']);
   const f = a.findings[0]!;
-  assert.deepEqual([f.resource, f.group, f.facts.restarts, f.facts.failoverTo], ['DB', 'CMS01', 3, 'node2']);
+  assert.deepEqual([f.resource, f.group, f.facts.failures, f.facts.failoverTo], ['DB', 'CMS01', 3, 'node2']);
   assert.deepEqual(f.nodes, ['node1', 'node2']);
 });
 
@@ -243,4 +246,118 @@ test('NODE-DOWN notes a node that came back; no quorum finding without a quorum 
   assert.deepEqual(ids(a), ['NODE-DOWN']);
   assert.equal(a.findings[0]!.facts.upAgain, true);
   assert.deepEqual(ids(analyzeText(failoverLog([messages.nodeUp('node1', 1), messages.nodeUp('node2', 2)]), 'node1')), []);
+});
+
+// Each rule on WSFC's own wordings: a fixture where it must fire and one where it must not.
+const wsfcCases: { rule: string; positive: string; negative: string; check?: (a: Analysis) => void }[] = [
+  {
+    rule: 'RESOURCE-DEADLOCK',
+    positive: 'rhs-deadlock.log',
+    negative: 'rhs-deadlock-none.log',
+    check: (a) => {
+      const f = a.findings.find((x) => x.ruleId === 'RESOURCE-DEADLOCK')!;
+      assert.equal(f.facts.rootCauseErrors, 1);
+      assert.match(f.summary, /Named Pipes Provider/, 'the root-cause error is in the summary');
+      assert.ok(f.remedies.some((r) => r.includes('SeparateMonitor = 1')));
+    },
+  },
+  {
+    rule: 'RESTART-THRESHOLD',
+    positive: 'restart-threshold.log',
+    negative: 'restart-threshold-recovered.log',
+    check: (a) => {
+      const f = a.findings[0]!;
+      assert.deepEqual([f.resource, f.group, f.facts.failures, f.facts.failoverTo], ['SQL Server', 'SQL Server (MSSQLSERVER)', 3, 'SQLN2']);
+    },
+  },
+  {
+    rule: 'FAILOVER-THRESHOLD',
+    positive: 'failover-threshold-2016.log',
+    negative: 'failover-threshold-none.log',
+    check: (a) => assert.deepEqual([a.findings[0]!.facts.failoverCount, a.findings[0]!.facts.threshold], [2, 1]),
+  },
+  {
+    rule: 'CANNOT-HOST',
+    positive: 'cannot-host-5015.log',
+    negative: 'cannot-host-none.log',
+    check: (a) => {
+      const f = a.findings[0]!;
+      assert.equal(f.resource, 'FS-Disk', 'not "8" from gen(8)');
+      assert.ok(f.remedies.some((r) => r.includes('Set-ClusterOwnerNode -Resource "FS-Disk"')));
+    },
+  },
+  {
+    rule: 'CANNOT-HOST',
+    positive: 'cannot-host-computer-object.log',
+    negative: 'cannot-host-none.log',
+    check: (a) => {
+      const f = a.findings[0]!;
+      assert.equal(f.resource, 'SQLNET01');
+      assert.equal(f.facts.ownError, true);
+      assert.ok(f.evidence.some((e) => e.line.includes('computer object may have been deleted')));
+      assert.ok(!f.remedies.some((r) => r.includes('Set-ClusterOwnerNode')), 'its own error is the cause, not possible owners');
+      assert.ok(f.remedies.some((r) => r.includes('Update-ClusterNetworkNameResource')));
+    },
+  },
+  {
+    rule: 'QUORUM-LOST',
+    positive: 'quorum-lost-2012.log',
+    negative: 'quorum-one-off.log',
+    check: (a) => {
+      const f = a.findings.find((x) => x.ruleId === 'QUORUM-LOST')!;
+      assert.ok(f.evidence.some((e) => e.line.endsWith('ERR   lost quorum (status = 5925)')));
+    },
+  },
+  { rule: 'WITNESS-FAILED', positive: 'witness-fsw.log', negative: 'witness-ok.log' },
+  {
+    rule: 'NODE-DOWN',
+    positive: 'node-down-netft.log',
+    negative: 'node-up.log',
+    check: (a) => {
+      const f = a.findings.filter((x) => x.ruleId === 'NODE-DOWN');
+      assert.deepEqual(f.map((x) => x.node), ['HVN02'], 'one finding, by name, for id 2, its address and its name');
+      assert.equal(f[0]!.facts.lostCommunication, 2);
+    },
+  },
+  {
+    rule: 'LEASE-TIMEOUT',
+    positive: 'ag-lease-timeout.log',
+    negative: 'ag-healthy.log',
+    check: (a) => assert.deepEqual([a.findings[0]!.resource, a.findings[0]!.facts.leaseTimeouts, a.findings[0]!.facts.healthCheckTimeouts], ['AG1', 1, 2]),
+  },
+];
+
+for (const c of wsfcCases) {
+  test(`${c.rule} on WSFC's wording: fires on ${c.positive}, not on ${c.negative}; advice in WSFC's tools`, async () => {
+    const pos = await fixture(c.positive);
+    assert.equal(pos.totals.unparsed, 0);
+    assert.equal(pos.dialect, 'wsfc');
+    assert.ok(ids(pos).includes(c.rule), `${c.positive}: ${ids(pos).join(', ')}`);
+    for (const f of pos.findings) assert.ok(!f.remedies.some((r) => r.includes('`failover ')), `${f.ruleId} advises failover's CLI on a WSFC log`);
+    c.check?.(pos);
+    const neg = await fixture(c.negative);
+    assert.ok(!ids(neg).includes(c.rule), `${c.negative}: ${ids(neg).join(', ')}`);
+  });
+}
+
+test('KB2893882 is not blamed for another group\'s move: the 2016 tables say which group the stuck resource is in', async () => {
+  const a = await fixture('ws2016-other-group_cluster.log');
+  assert.deepEqual(ids(a), []);
+  // Without the tables the same lines still do not blame it: membership must be known, never guessed.
+  const lines = readFileSync(path.join(fixtures, 'ws2016-other-group_cluster.log'), 'utf8').split(/\r?\n/);
+  assert.deepEqual(ids(analyzeText(lines.filter((l) => /::/.test(l)), 'EXCH01')), []);
+});
+
+test("KB2893882 with both nodes' logs: the source's normal offline does not erase the target's OpenCallFailed", async () => {
+  const dir2008 = path.join(fixtures, 'ws2008');
+  const a = await analyzeLogs([{ path: path.join(dir2008, 'EXMBX01_cluster.log') }, { path: path.join(dir2008, 'EXMBX02_cluster.log') }]);
+  const f = a.findings[0]!;
+  assert.deepEqual([f.ruleId, f.node, f.facts.moveTarget, f.facts.moveSource], ['KB2893882', 'EXMBX02', 'EXMBX02', 'EXMBX01']);
+  assert.ok(f.remedies[0]!.includes('Stop-ClusterNode -Name EXMBX02'));
+  // The open failure was on the source instead: the move leaves that node, so it is not this issue.
+  const swapped = await analyzeLogs([
+    { path: path.join(dir2008, 'EXMBX02_cluster.log'), node: 'EXMBX01' },
+    { path: path.join(dir2008, 'EXMBX01_cluster.log'), node: 'EXMBX02' },
+  ]);
+  assert.deepEqual(ids(swapped), []);
 });

@@ -19,7 +19,9 @@ test('events: both transition styles, WSFC moves and failover lines', () => {
     type: 'moveAboutToSucceed',
     group: 'SQL',
     from: 'N1',
+    fromId: '1',
     to: 'N2',
+    toId: '2',
     moveType: 'Failover',
   });
   assert.deepEqual(ev(`${p} INFO  [RCM] rcm::RcmApi::MoveGroup: (Group, with comma, 2)`), { type: 'moveRequest', group: 'Group, with comma', target: '2' });
@@ -31,7 +33,7 @@ test('events: both transition styles, WSFC moves and failover lines', () => {
     code: 70,
     detail: 'open failed: ERROR_SHARING_PAUSED(70): not yet',
   });
-  assert.deepEqual(ev(`${p} WARN  [NM] Node 2 is Down.`), { type: 'nodeState', node: '2', state: 'Down' });
+  assert.deepEqual(ev(`${p} WARN  [NM] Node 2 is Down.`), { type: 'nodeState', node: '2', nodeId: '2', state: 'Down' });
   assert.equal(ev(`${p} INFO  [RES] Physical Disk <Disk 1>: IsAlive sanity check succeeded.`), undefined, 'INFO from a resource is not an error');
   assert.equal(ev(`${p} INFO  [GUM] Node 2: Processing RequestLock 1:17`), undefined);
 });

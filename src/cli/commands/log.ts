@@ -1,12 +1,14 @@
 // `failover log`: diagnose cluster logs, show timelines, collect a local
 // cluster's logs. Exit codes: 0 nothing found / done, 1 a known issue found
-// (diagnose), 2 bad input (unreadable file, bad option, no cluster).
+// (diagnose), 2 bad input (missing file, bad option, no cluster), 7 a log
+// most of whose lines could not be read (never reported as healthy).
+// The diagnostics are loaded when a subcommand runs, not when the CLI starts.
 
 import type { Command } from 'commander';
 import type { LogInput } from '../../diagnostics/reader.ts';
 import { isClusterError } from '../../model/errors.ts';
 
-export const logExitCodes = { ok: 0, issueFound: 1, badInput: 2 } as const;
+export const logExitCodes = { ok: 0, issueFound: 1, badInput: 2, unreadable: 7 } as const;
 
 const dataDirDefault = './.failover';
 const collectOutDefault = './cluster-logs';
@@ -53,11 +55,12 @@ export function registerLog(program: Command): void {
       'after',
       `
 Cluster logs are WSFC-format lines (PID.TID::YYYY/MM/DD-HH:MM:SS.mmm LEVEL [COMPONENT] text), written by
-failover's nodes and by Windows Server Failover Clustering (Get-ClusterLog). UTF-8 and UTF-16 (with BOM) are
-read; lines that are not log lines are counted and skipped. Give one file per node; they are merged by time.
+failover's nodes and by Windows Server Failover Clustering from 2008 (no level field) to 2022 (Get-ClusterLog
+sections and [Verbose]/[Operational] channel prefixes). UTF-8 and UTF-16 (LE/BE, with or without BOM), .gz
+files and .zip bundles of several nodes' logs are read. Give one file per node; they are merged by time.
 
-Exit codes: 0 no known issue / done, 1 a known issue was found (diagnose), 2 bad input (unreadable file,
-bad option, no local cluster).`,
+Exit codes: 0 no known issue / done, 1 a known issue was found (diagnose), 2 bad input (missing file,
+bad option, no local cluster), 7 a file most of whose lines could not be read (diagnose, timeline).`,
     );
 
   const exitOnUsage = (cmd: Command): Command =>
@@ -75,10 +78,13 @@ bad option, no local cluster).`,
       .addHelpText('after', '\nExample:\n  failover log diagnose EXMBX01_cluster.log EXMBX02_cluster.log\n  failover log collect --out logs && failover log diagnose logs/*')
       .action(async (files: string[], opts: { json?: boolean; nodes?: string }) =>
         run(async () => {
-          const { analyzeLogs, formatDiagnosis } = await diagnostics();
+          const { analyzeLogs, formatDiagnosis, unreadable, unreadableText } = await diagnostics();
           const analysis = await analyzeLogs(inputs(files, opts.nodes));
           process.stdout.write(opts.json ? json(analysis) : formatDiagnosis(analysis));
-          return analysis.findings.length > 0 ? logExitCodes.issueFound : logExitCodes.ok;
+          const bad = analysis.files.filter(unreadable);
+          for (const f of bad) process.stderr.write(`failover log: ${unreadableText(f)}\n`);
+          if (analysis.findings.length > 0) return logExitCodes.issueFound;
+          return bad.length > 0 ? logExitCodes.unreadable : logExitCodes.ok;
         }),
       ),
   );

@@ -2,7 +2,7 @@
 // declaration, and the tracking of failed opens that two rules need.
 
 import { copyString, type LogLine } from '../reader.ts';
-import type { Evidence, Finding, Knowledge, Observed, Occurrence, Rule } from '../types.ts';
+import type { Dialect, Evidence, Finding, Knowledge, Observed, Occurrence, Rule } from '../types.ts';
 
 export function occurrence(line: LogLine): Occurrence {
   const o: Occurrence = { node: line.node, file: line.file, lineNo: line.lineNo };
@@ -34,6 +34,20 @@ export interface Subject {
   node?: string;
 }
 
+/** The rule's remedies for the log's dialect, with the finding's resource, group and node filled in. */
+export function remediesFor(rule: Rule, f: Finding, dialect: Dialect): string[] {
+  const subject: Subject = {};
+  if (f.resource !== undefined) subject.resource = f.resource;
+  if (f.group !== undefined) subject.group = f.group;
+  if (f.node !== undefined) subject.node = f.node;
+  const out: string[] = [];
+  for (const r of rule.remedies[dialect]) {
+    if (typeof r === 'string') out.push(fillTemplate(r, subject));
+    else if ('when' in r ? f.facts[r.when] === true : f.facts[r.unless] !== true) out.push(fillTemplate(r.text, subject));
+  }
+  return out;
+}
+
 /** Fills {resource}, {group} and {node} in a rule's remedy templates. */
 export function fillTemplate(template: string, subject: Subject): string {
   return template
@@ -59,9 +73,10 @@ export function makeFinding(rule: Rule, parts: FindingParts): Finding {
     explanation: rule.explanation,
     nodes: [...new Set(parts.nodes)].filter((n) => n !== ''),
     evidence: parts.evidence,
-    remedies: rule.remedies.map((r) => fillTemplate(r, parts)),
+    remedies: [],
     facts: parts.facts ?? {},
   };
+  if (parts.node !== undefined) f.node = parts.node;
   if (parts.resource !== undefined) f.resource = parts.resource;
   if (parts.group !== undefined) f.group = parts.group;
   if (parts.began !== undefined) f.began = toOccurrence(parts.began);
@@ -73,10 +88,12 @@ export class Repeated {
   first: Evidence | undefined;
   last: Evidence | undefined;
   count = 0;
-  add(line: LogLine): void {
+  /** Adds a line, or evidence already taken from one. */
+  add(line: LogLine | Evidence): void {
     this.count++;
-    if (this.first === undefined) this.first = evidence(line);
-    else this.last = evidence(line);
+    const e = 'record' in line ? evidence(line) : line;
+    if (this.first === undefined) this.first = e;
+    else this.last = e;
   }
   /** The first and (if different) last line, annotated with what they are. */
   lines(what: string): Evidence[] {
@@ -108,13 +125,18 @@ export interface OpenFailure {
 }
 
 /**
- * Resources whose Open failed and that have not opened since. A failure is an
- * Open error from the resource DLL ([RES]/[RHS]), an open retry scheduled by
- * failover's RCM, or a transition into OpenCallFailed; any later transition to
- * an opened state (Offline, Online, ...) clears it.
+ * Resources whose Open failed and that have not opened since, per node: each
+ * node runs its own copy of every resource, so one node's normal transitions
+ * say nothing of another's stuck one. A failure is an Open error from the
+ * resource DLL ([RES]/[RHS]), an open retry scheduled by failover's RCM, or a
+ * transition into OpenCallFailed; a later transition to an opened state
+ * (Offline, Online, ...) on the same node clears it, and so does a restart of
+ * that node's cluster service.
  */
 export class OpenTracker {
-  private readonly failures = new Map<string, OpenFailure>();
+  /** Per node, per resource. */
+  private readonly failures = new Map<string, Map<string, OpenFailure>>();
+  private count = 0;
 
   observe({ event, line }: Observed): void {
     switch (event.type) {
@@ -135,31 +157,46 @@ export class OpenTracker {
         if (event.to === 'OpenCallFailed') {
           const f = this.failure(event.resource, line);
           if (f.failedTransition === undefined) f.failedTransition = evidence(line);
-        } else if (!notOpenedStates.has(event.to)) {
-          this.failures.delete(event.resource);
+        } else if (this.count > 0 && !notOpenedStates.has(event.to)) {
+          if (this.failures.get(line.node)?.delete(event.resource)) this.count--;
         }
         break;
+      case 'serviceStart': {
+        const onNode = this.failures.get(line.node);
+        if (onNode) this.count -= onNode.size;
+        this.failures.delete(line.node);
+        break;
+      }
       case 'apiOnline':
-        for (const f of this.failures.values()) if (f.apiOnlineAfter === undefined) f.apiOnlineAfter = evidence(line);
+        for (const f of this.failures.get(line.node)?.values() ?? []) if (f.apiOnlineAfter === undefined) f.apiOnlineAfter = evidence(line);
         break;
       default:
         break;
     }
   }
 
-  get(resource: string): OpenFailure | undefined {
-    return this.failures.get(resource);
+  /** The resource's open failure on a node, or on any node. */
+  get(resource: string, node?: string): OpenFailure | undefined {
+    if (node !== undefined) return this.failures.get(node)?.get(resource);
+    for (const onNode of this.failures.values()) {
+      const f = onNode.get(resource);
+      if (f) return f;
+    }
+    return undefined;
   }
 
   current(): OpenFailure[] {
-    return [...this.failures.values()];
+    return [...this.failures.values()].flatMap((m) => [...m.values()]);
   }
 
   private failure(resource: string, line: LogLine): OpenFailure {
-    let f = this.failures.get(resource);
+    let onNode = this.failures.get(line.node);
+    if (!onNode) this.failures.set(line.node, (onNode = new Map()));
+    let f = onNode.get(resource);
     if (!f) {
       f = { resource, node: line.node, began: occurrence(line), errors: new Repeated(), retries: new Repeated() };
-      this.failures.set(resource, f);
+      onNode.set(resource, f);
+      this.count++;
     }
     return f;
   }

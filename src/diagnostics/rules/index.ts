@@ -2,7 +2,8 @@
 import type { Rule } from '../types.ts';
 import { resourceDeadlock } from './deadlock.ts';
 import { kb2893882 } from './kb2893882.ts';
-import { nodeDown, quorumLost } from './membership.ts';
+import { leaseTimeout } from './lease.ts';
+import { nodeDown, quorumLost, witnessFailed } from './membership.ts';
 import { moveFailedOpen } from './move-failed-open.ts';
 import { cannotHost } from './placement.ts';
 import { failoverThreshold, restartThreshold } from './thresholds.ts';
@@ -15,7 +16,9 @@ export const knownIssueRules: readonly Rule[] = [
   failoverThreshold,
   cannotHost,
   quorumLost,
+  witnessFailed,
   nodeDown,
+  leaseTimeout,
 ];
 
-export { cannotHost, failoverThreshold, kb2893882, moveFailedOpen, nodeDown, quorumLost, resourceDeadlock, restartThreshold };
+export { cannotHost, failoverThreshold, kb2893882, leaseTimeout, moveFailedOpen, nodeDown, quorumLost, resourceDeadlock, restartThreshold, witnessFailed };

@@ -40,16 +40,25 @@ export const kb2893882: Rule = {
     'A later move of the group brings a dependent resource online, which starts the stuck resource\'s online; its state ' +
     'cannot change, online processing stalls, the move never completes, and every OnlineResource request is answered ' +
     '5908 (ERROR_CLUSTER_GROUP_MOVING) for as long as the node runs.',
-  remedies: [
-    'Restart the Cluster service on node {node}, where {resource} is in OpenCallFailed, so that its Open runs again once the cluster API is up (recovering the stalled move may need a restart of the target node).',
-    'Move the group {group} with the cluster tool (Failover Cluster Management or cluster.exe) instead of the Exchange Management Console - on single-copy clusters only; with Cluster Continuous Replication (CCR) keep using the Exchange Management Console.',
-    'Remove the dependency of other resources on {resource}, so that bringing them online does not start its online while it has not opened.',
-    'With failover: `failover resource reset {resource}` re-opens the resource without restarting any node or service; failover also retries failed opens and ends every move at its deadline.',
-  ],
+  remedies: {
+    wsfc: [
+      'Restart the Cluster service on node {node}, where {resource} is in OpenCallFailed, so that its Open runs again once the cluster API is up: `Stop-ClusterNode -Name {node}` then `Start-ClusterNode -Name {node}` (Windows Server 2008: `cluster node {node} /stop` then `cluster node {node} /start`). Recovering the stalled move may need a restart of that node.',
+      'Move the group with the cluster tool instead of the Exchange Management Console - on single-copy clusters only: `Move-ClusterGroup -Name "{group}" -Node <node>` (2008: `cluster group "{group}" /moveto:<node>`). With Cluster Continuous Replication (CCR) keep using the Exchange Management Console.',
+      'Remove the dependency of other resources on {resource}, so that bringing them online does not start its online while it has not opened: `Remove-ClusterResourceDependency -Resource <dependent> -Provider "{resource}"` (2008: `cluster res <dependent> /removedep:"{resource}"`).',
+    ],
+    failover: [
+      '`failover resource reset {resource}` re-opens the resource without restarting any node or service.',
+      'Then move the group again: `failover group move {group} --to {node}`.',
+    ],
+  },
   start(knowledge: Knowledge): RuleMatcher {
     return new Kb2893882Matcher(knowledge);
   },
 };
+
+function suspectKey(node: string, resource: string): string {
+  return `${node}\u0000${resource}`;
+}
 
 class Kb2893882Matcher implements RuleMatcher {
   private readonly opens = new OpenTracker();
@@ -97,8 +106,8 @@ class Kb2893882Matcher implements RuleMatcher {
         if (event.to === 'Online') this.moves.delete(event.group);
         break;
       case 'resourceState':
-        // A suspect that opened after all is no longer stuck.
-        if (this.opens.get(event.resource) === undefined) for (const m of this.moves.values()) m.suspects.delete(event.resource);
+        // A suspect that opened after all (on its own node) is no longer stuck.
+        if (this.opens.get(event.resource, line.node) === undefined) for (const m of this.moves.values()) m.suspects.delete(suspectKey(line.node, event.resource));
         break;
       default:
         break;
@@ -112,7 +121,7 @@ class Kb2893882Matcher implements RuleMatcher {
       group,
       target,
       request: evidence(line),
-      suspects: new Map(this.opens.current().map((f) => [f.resource, f])),
+      suspects: new Map(this.opens.current().map((f) => [suspectKey(f.node, f.resource), f])),
       retries: new Repeated(),
     };
     this.moves.set(group, m);
@@ -123,13 +132,15 @@ class Kb2893882Matcher implements RuleMatcher {
     const out: Finding[] = [];
     for (const m of this.moves.values()) {
       if (m.retries.count < stuckRetriesMin) continue;
-      const stuck = [...m.suspects.values()].filter((f) => {
-        const g = this.knowledge.groupOf(f.resource);
-        return (g === undefined || g === m.group) && this.opens.get(f.resource) !== undefined;
-      });
-      // Prefer resources known to be in the group over ones whose group the log never named.
-      const inGroup = stuck.filter((f) => this.knowledge.groupOf(f.resource) === m.group);
-      const culprits = inGroup.length > 0 ? inGroup : stuck;
+      // Only a resource known to be in the moving group (section tables, CreateResource, the 5908 answer to its own
+      // request) that is still stuck on the node it failed on; never one on the node the group is leaving.
+      const source = m.from !== undefined ? this.knowledge.nodeName(m.from) : undefined;
+      const target = this.knowledge.nodeName(m.to ?? m.target);
+      const stuck = [...m.suspects.values()].filter(
+        (f) => this.knowledge.groupOf(f.resource) === m.group && this.opens.get(f.resource, f.node) === f && this.knowledge.nodeName(f.node) !== source,
+      );
+      const onTarget = stuck.filter((f) => this.knowledge.nodeName(f.node) === target);
+      const culprits = onTarget.length > 0 ? onTarget : stuck;
       const first = culprits[0];
       if (!first) continue;
       out.push(this.finding(m, first, culprits));
@@ -143,18 +154,19 @@ class Kb2893882Matcher implements RuleMatcher {
     if (m.aboutToSucceed) moveEvidence.push(withNote(m.aboutToSucceed, 'the move reports it is about to succeed - it never does'));
     if (m.onlineRequest) moveEvidence.push(withNote(m.onlineRequest, 'an online request for the group during the move'));
     moveEvidence.push(...m.retries.lines('requests answered 5908 (ERROR_CLUSTER_GROUP_MOVING)'));
-    const target = m.to ?? m.target;
-    const nodes = [f.node, ...(m.from ? [m.from] : []), target];
+    const target = this.knowledge.nodeName(m.to ?? m.target);
+    const node = this.knowledge.nodeName(f.node);
+    const nodes = [node, ...(m.from ? [this.knowledge.nodeName(m.from)] : []), target];
     const code = f.code !== undefined ? ` (error ${f.code})` : '';
     const others = all.length > 1 ? ` Also stuck in OpenCallFailed: ${all.slice(1).map((x) => x.resource).join(', ')}.` : '';
     return makeFinding(kb2893882, {
       resource: f.resource,
       group: m.group,
-      node: f.node,
+      node,
       nodes,
       began: f.began,
       summary:
-        `Resource ${f.resource} of group ${m.group} failed to open${code} on node ${f.node} at ${timeText(f.began.timeMs)} and stayed in OpenCallFailed; ` +
+        `Resource ${f.resource} of group ${m.group} failed to open${code} on node ${node} at ${timeText(f.began.timeMs)} and stayed in OpenCallFailed; ` +
         `the move of ${m.group} to ${target} never completed: ${m.retries.count} requests were answered 5908 (ERROR_CLUSTER_GROUP_MOVING) ` +
         `up to the end of the log.${others}`,
       evidence: sortEvidence([...openFailureEvidence(f), ...moveEvidence]),
@@ -163,7 +175,6 @@ class Kb2893882Matcher implements RuleMatcher {
         retries5908: m.retries.count,
         ...(f.code !== undefined ? { openError: f.code } : {}),
         ...(m.from ? { moveSource: m.from } : {}),
-        ...(this.knowledge.groupOf(f.resource) === undefined ? { groupInferred: true } : {}),
       },
     });
   }

@@ -16,11 +16,17 @@ export const moveFailedOpen: Rule = {
     'The resource\'s Open entry point kept failing, so the resource never reached Offline and could not be brought online; ' +
     'the move of its group ended with an error naming it (failover ends every move at its deadline instead of waiting ' +
     'forever, which is what KB2893882 describes for WSFC). The error the Open returned, shown in the evidence, is the cause to fix.',
-  remedies: [
-    'Fix what makes the Open of {resource} fail (see its error in the evidence), then run `failover resource reset {resource}`: it re-opens the resource without restarting any node or other resource.',
-    'Then move the group again: `failover group move {group} --node {node}`.',
-    'If other resources depend on {resource} only by accident, remove that dependency so they can come online without it.',
-  ],
+  remedies: {
+    failover: [
+      'Fix what makes the Open of {resource} fail (see its error in the evidence), then run `failover resource reset {resource}`: it re-opens the resource without restarting any node or other resource.',
+      'Then move the group again: `failover group move {group} --to {node}`.',
+      'If other resources depend on {resource} only by accident, remove that dependency so they can come online without it: `failover resource remove-dependency <dependent> "{resource}"`.',
+    ],
+    wsfc: [
+      'Fix what makes the Open of {resource} fail (see its error in the evidence), then restart the Cluster service on the node where it failed: `Stop-ClusterNode` / `Start-ClusterNode`.',
+      'Then move the group again: `Move-ClusterGroup -Name "{group}" -Node {node}`.',
+    ],
+  },
   start(): RuleMatcher {
     return new MoveFailedOpenMatcher();
   },

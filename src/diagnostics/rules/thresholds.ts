@@ -1,11 +1,21 @@
 // The two thresholds of WSFC's failure policy:
 // - a resource that failed more than RestartThreshold times in RestartPeriod
-//   is not restarted again; with RestartAction 2 its group fails over;
+//   is not restarted again; with RestartAction 2 its group fails over.
+//   WSFC logs each failure as `resource R: failure count: N, restartAction: A
+//   ...`, then either a restart (`Will queue immediate restart ...`) or the
+//   group's failover (`move of group G ... of type MoveType::Failover`);
+//   failover writes `Resource R exceeded its restart threshold; failing over
+//   group G.`
 // - a group that failed over more than FailoverThreshold times in
-//   FailoverPeriod is left Failed where it is.
+//   FailoverPeriod is left Failed where it is: WSFC writes `Not failing over
+//   group G, failoverCount N, failoverThresholdSetting T, ...` (2012 and
+//   later; `failover threshold T` before).
 
 import type { Evidence, Finding, Knowledge, Observed, Rule, RuleMatcher } from '../types.ts';
 import { evidence, makeFinding, Repeated, sortEvidence, timeText, withNote } from './common.ts';
+
+/** A failover of the resource's group this long after its last failure is the failover that failure caused. */
+export const restartFailoverWindowMs = 5 * 60_000;
 
 export const restartThreshold: Rule = {
   id: 'RESTART-THRESHOLD',
@@ -14,11 +24,18 @@ export const restartThreshold: Rule = {
   explanation:
     'The resource kept failing: it was restarted on the same node up to its RestartThreshold within RestartPeriod, and its ' +
     'next failure made the cluster fail the whole group over to another node (RestartAction 2).',
-  remedies: [
-    'Find why {resource} keeps failing on node {node} (the errors before the restarts in the evidence).',
-    'Check RestartThreshold and RestartPeriod of {resource}: `failover resource get {resource}`.',
-    'Once fixed, move {group} back if it should run on {node}.',
-  ],
+  remedies: {
+    wsfc: [
+      'Find why {resource} keeps failing on node {node} (the errors before the failures in the evidence; `Get-ClusterLog -Node {node}`).',
+      'Check its restart policy: `Get-ClusterResource "{resource}" | Format-List RestartAction,RestartThreshold,RestartPeriod,RestartDelay`.',
+      'Once fixed, move {group} back if it should run on {node}: `Move-ClusterGroup -Name "{group}" -Node {node}`.',
+    ],
+    failover: [
+      'Find why {resource} keeps failing on node {node} (the errors before the restarts in the evidence).',
+      'Check RestartThreshold and RestartPeriod of {resource}: `failover resource show {resource}`.',
+      'Once fixed, move {group} back if it should run on {node}: `failover group move {group} --to {node}`.',
+    ],
+  },
   start(knowledge: Knowledge): RuleMatcher {
     return new RestartThresholdMatcher(knowledge);
   },
@@ -34,20 +51,46 @@ interface Exhausted {
   failoverTo?: string;
 }
 
+interface Failing {
+  node: string;
+  failures: Repeated;
+  restarts: number;
+  lastFailure: Evidence;
+}
+
 class RestartThresholdMatcher implements RuleMatcher {
   private readonly restarts = new Map<string, Repeated>();
+  /** WSFC: resources with failure-count lines and no restart after the last one. */
+  private readonly failing = new Map<string, Failing>();
   private readonly exhausted: Exhausted[] = [];
 
   constructor(private readonly knowledge: Knowledge) {}
 
   observe({ event, line }: Observed): void {
     switch (event.type) {
+      case 'resourceFailureCount': {
+        let f = this.failing.get(event.resource);
+        if (!f) this.failing.set(event.resource, (f = { node: line.node, failures: new Repeated(), restarts: 0, lastFailure: evidence(line) }));
+        f.failures.add(line);
+        f.lastFailure = evidence(line);
+        f.node = line.node;
+        break;
+      }
       case 'restartScheduled': {
+        if (event.resource === undefined) break;
+        const wsfc = this.failing.get(event.resource);
+        if (wsfc) wsfc.restarts++;
         let r = this.restarts.get(event.resource);
         if (!r) this.restarts.set(event.resource, (r = new Repeated()));
         r.add(line);
         break;
       }
+      case 'resourceState':
+        // WSFC's failure count lasts RestartPeriod whatever the restarts do, so only failover's own restarts end here.
+        if (event.to === 'Online') {
+          if (!this.exhausted.some((e) => e.resource === event.resource && e.failover === undefined)) this.restarts.delete(event.resource);
+        }
+        break;
       case 'restartThresholdExceeded':
         this.exhausted.push({
           resource: event.resource,
@@ -59,39 +102,79 @@ class RestartThresholdMatcher implements RuleMatcher {
         this.restarts.delete(event.resource);
         break;
       case 'moveAboutToSucceed':
-      case 'moveCompleted':
-      case 'moveRequest': {
-        const e = this.exhausted.find((x) => x.group === event.group && x.failover === undefined);
-        if (e) {
-          e.failover = evidence(line, 'the group fails over');
-          e.failoverTo = event.type === 'moveRequest' ? event.target : event.to;
-        }
+        if (event.moveType === 'Failover') this.failedOver(event.group, line, event.to);
+        this.noteFailover(event.group, line, event.to);
         break;
-      }
+      case 'moveCompleted':
+      case 'moveRequest':
+        this.noteFailover(event.group, line, event.type === 'moveRequest' ? event.target : event.to);
+        break;
       default:
         break;
     }
   }
 
+  /** WSFC: a failover of a group whose resource just failed without a restart since its last failure. */
+  private failedOver(group: string, line: Observed['line'], to: string): void {
+    for (const [resource, f] of this.failing) {
+      if (this.knowledge.groupOf(resource) !== group || f.failures.count === 0) continue;
+      const t = line.record.timeMs;
+      if (t !== undefined && f.lastFailure.timeMs !== undefined && t - f.lastFailure.timeMs > restartFailoverWindowMs) continue;
+      const restarts = new Repeated();
+      restarts.first = f.failures.first;
+      restarts.last = f.failures.last;
+      restarts.count = f.failures.count;
+      this.exhausted.push({
+        resource,
+        group,
+        node: f.node,
+        restarts,
+        exceeded: withNote(f.lastFailure, `failure ${f.failures.count}, after ${f.restarts} restart(s): no restart is left`),
+        failover: evidence(line, 'the group fails over'),
+        failoverTo: to,
+      });
+      this.failing.delete(resource);
+    }
+  }
+
+  private noteFailover(group: string, line: Observed['line'], to: string): void {
+    const e = this.exhausted.find((x) => x.group === group && x.failover === undefined);
+    if (e) {
+      e.failover = evidence(line, 'the group fails over');
+      e.failoverTo = to;
+    }
+  }
+
   findings(): Finding[] {
     return this.exhausted.map((e) => {
-      const ev = [...e.restarts.lines('restarts'), withNote(e.exceeded, 'restart threshold exceeded')];
+      const ev = [...e.restarts.lines('failures'), withNote(e.exceeded, e.exceeded.note ?? 'restart threshold exceeded')];
       if (e.failover) ev.push(e.failover);
       const began = e.restarts.first ?? e.exceeded;
+      const to = e.failoverTo !== undefined ? this.knowledge.nodeName(e.failoverTo) : undefined;
       return makeFinding(restartThreshold, {
         resource: e.resource,
         node: e.node,
-        nodes: [e.node, ...(e.failoverTo ? [e.failoverTo] : [])],
+        nodes: [e.node, ...(to ? [to] : [])],
         ...(e.group !== undefined ? { group: e.group } : {}),
         began,
         summary:
-          `Resource ${e.resource} failed again after ${e.restarts.count} restart(s) on node ${e.node}, exceeding its restart threshold at ${timeText(e.exceeded.timeMs)}; ` +
-          `group ${e.group ?? '(unknown)'} ${e.failover ? `failed over${e.failoverTo ? ` to ${e.failoverTo}` : ''}` : 'was to fail over'}.`,
-        evidence: sortEvidence(ev),
-        facts: { restarts: e.restarts.count, ...(e.failoverTo ? { failoverTo: e.failoverTo } : {}) },
+          `Resource ${e.resource} failed ${e.restarts.count} time(s) on node ${e.node} and exhausted its restart threshold at ${timeText(e.exceeded.timeMs)}; ` +
+          `group ${e.group ?? '(unknown)'} ${e.failover ? `failed over${to ? ` to ${to}` : ''}` : 'was to fail over'}.`,
+        evidence: sortEvidence(dedupe(ev)),
+        facts: { failures: e.restarts.count, ...(to ? { failoverTo: to } : {}) },
       });
     });
   }
+}
+
+function dedupe(list: Evidence[]): Evidence[] {
+  const seen = new Set<string>();
+  return list.filter((e) => {
+    const k = `${e.file}:${e.lineNo}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
 }
 
 export const failoverThreshold: Rule = {
@@ -101,18 +184,25 @@ export const failoverThreshold: Rule = {
   explanation:
     'The group failed over more than FailoverThreshold times within FailoverPeriod (by default nodes - 1 in 6 hours), so the ' +
     'cluster stopped moving it and left it Failed on its node. Repeated failovers usually mean the same resource fails on every node.',
-  remedies: [
-    'Find the resource that keeps failing in {group} (the failures before the failovers) and fix its cause.',
-    'Then bring {group} online by hand on a healthy node: `failover group move {group} --node <node>`.',
-    'During failover tests, raise FailoverThreshold of {group} for the duration and set it back afterwards.',
-  ],
+  remedies: {
+    wsfc: [
+      'Find the resource that keeps failing in {group} (the failures before the failovers) and fix its cause.',
+      'Then bring {group} online by hand on a healthy node: `Move-ClusterGroup -Name "{group}" -Node <node>` and `Start-ClusterGroup -Name "{group}"`.',
+      'Check the group\'s policy: `Get-ClusterGroup "{group}" | Format-List FailoverThreshold,FailoverPeriod`; during failover tests raise FailoverThreshold for the duration and set it back afterwards.',
+    ],
+    failover: [
+      'Find the resource that keeps failing in {group} (the failures before the failovers) and fix its cause.',
+      'Then bring {group} online by hand on a healthy node: `failover group move "{group}" --to <node>`.',
+      'During failover tests, raise FailoverThreshold of {group} for the duration and set it back afterwards: `failover group set "{group}" FailoverThreshold=<n>`.',
+    ],
+  },
   start(): RuleMatcher {
     return new FailoverThresholdMatcher();
   },
 };
 
 class FailoverThresholdMatcher implements RuleMatcher {
-  private readonly groups = new Map<string, { node: string; lines: Repeated; failoverCount: number }>();
+  private readonly groups = new Map<string, { node: string; lines: Repeated; failoverCount: number; threshold?: number }>();
 
   observe({ event, line }: Observed): void {
     if (event.type !== 'failoverThresholdExceeded') return;
@@ -120,6 +210,7 @@ class FailoverThresholdMatcher implements RuleMatcher {
     if (!g) this.groups.set(event.group, (g = { node: line.node, lines: new Repeated(), failoverCount: 0 }));
     g.lines.add(line);
     g.failoverCount = Math.max(g.failoverCount, event.failoverCount);
+    if (event.threshold !== undefined) g.threshold = event.threshold;
   }
 
   findings(): Finding[] {
@@ -129,9 +220,9 @@ class FailoverThresholdMatcher implements RuleMatcher {
         node: g.node,
         nodes: [g.node],
         ...(g.lines.first ? { began: g.lines.first } : {}),
-        summary: `Group ${group} exceeded its failover threshold (failover count ${g.failoverCount}) and was left Failed on node ${g.node} at ${timeText(g.lines.first?.timeMs)}.`,
+        summary: `Group ${group} exceeded its failover threshold (failover count ${g.failoverCount}${g.threshold !== undefined ? `, threshold setting ${g.threshold}` : ''}) and was left Failed on node ${g.node} at ${timeText(g.lines.first?.timeMs)}.`,
         evidence: g.lines.lines('times the cluster refused to fail the group over'),
-        facts: { failoverCount: g.failoverCount },
+        facts: { failoverCount: g.failoverCount, ...(g.threshold !== undefined ? { threshold: g.threshold } : {}) },
       }),
     );
   }
