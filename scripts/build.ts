@@ -7,12 +7,13 @@
 // than every file under src/.
 import { build, type Plugin } from 'esbuild';
 import { readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { distEntryPoints } from '../src/dist.ts';
 
 const root = new URL('../', import.meta.url);
+const rootDir = fileURLToPath(root);
 const srcDir = fileURLToPath(new URL('src/', root));
-const distDir = fileURLToPath(new URL('dist/', root));
 /** Written last; its time is the build's start, so a source saved during the build counts as newer. */
 export const buildStampFile = 'build.json';
 
@@ -27,30 +28,38 @@ const sourceUrlPlugin: Plugin = {
   },
 };
 
-const started = new Date();
-rmSync(distDir, { recursive: true, force: true });
-const result = await build({
-  entryPoints: distEntryPoints.map((p) => `${srcDir}${p}`),
-  outbase: srcDir,
-  outdir: distDir,
-  entryNames: '[dir]/[name]',
-  chunkNames: 'chunks/[name]-[hash]',
-  bundle: true,
-  splitting: true,
-  format: 'esm',
-  platform: 'node',
-  target: 'node20',
-  packages: 'external',
-  sourcemap: 'linked',
-  sourcesContent: false,
-  define: { FAILOVER_BUILT: 'true' },
-  plugins: [sourceUrlPlugin],
-  metafile: true,
-  logLevel: 'warning',
-});
-const outputs = Object.keys(result.metafile.outputs).filter((f) => f.endsWith('.js'));
-const stamp = `${distDir}${buildStampFile}`;
-writeFileSync(stamp, `${JSON.stringify({ entryPoints: distEntryPoints, outputs }, null, 2)}\n`);
-utimesSync(stamp, started, started);
-const bytes = outputs.reduce((n, f) => n + result.metafile.outputs[f]!.bytes, 0);
-console.log(`build: ${distEntryPoints.length} entry point(s), ${outputs.length} file(s), ${Math.round(bytes / 1024)} KB of JavaScript in dist/`);
+/** Replaces outDir (absolute, inside the repository so packages resolve) with a fresh build; returns its JavaScript files. */
+export async function buildDist(outDir: string): Promise<{ files: string[]; bytes: number }> {
+  const started = new Date();
+  rmSync(outDir, { recursive: true, force: true });
+  const result = await build({
+    absWorkingDir: rootDir,
+    entryPoints: distEntryPoints.map((p) => join(srcDir, p)),
+    outbase: srcDir,
+    outdir: outDir,
+    entryNames: '[dir]/[name]',
+    chunkNames: 'chunks/[name]-[hash]',
+    bundle: true,
+    splitting: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    packages: 'external',
+    sourcemap: 'linked',
+    sourcesContent: false,
+    define: { FAILOVER_BUILT: 'true' },
+    plugins: [sourceUrlPlugin],
+    metafile: true,
+    logLevel: 'warning',
+  });
+  const files = Object.keys(result.metafile.outputs).filter((f) => f.endsWith('.js')); // relative to the repository
+  const stamp = join(outDir, buildStampFile);
+  writeFileSync(stamp, `${JSON.stringify({ entryPoints: distEntryPoints, files }, null, 2)}\n`);
+  utimesSync(stamp, started, started);
+  return { files, bytes: files.reduce((n, f) => n + result.metafile.outputs[f]!.bytes, 0) };
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const { files, bytes } = await buildDist(fileURLToPath(new URL('dist/', root)));
+  console.log(`build: ${distEntryPoints.length} entry point(s), ${files.length} file(s), ${Math.round(bytes / 1024)} KB of JavaScript in dist/`);
+}
