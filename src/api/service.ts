@@ -15,6 +15,8 @@ import type { RegistryValue as DbRegistryValue } from '../database/values.ts';
 import { keys, nameAfter, CLUSTER_PREFIX } from '../node/keys.ts';
 import { decodeMove, decodeObject, decodeOpResult, decodeOwner, decodeReport, encode, type MoveRecord, type OpKind, type OpRequest, type ResourceReport } from '../node/records.ts';
 import { nodeState, readRuntimeView, type RuntimeView } from '../node/view.ts';
+import { endedAtDeadline, endOverdueOperation } from '../node/operations.ts';
+import { defaultAgentLimits } from '../node/limits.ts';
 import type {
   ClusterApi,
   ClusterEvent,
@@ -43,6 +45,8 @@ export interface InProcessApiOptions {
    * output, depend only on the seed.
    */
   readonly newOpId?: (kind: string) => string;
+  /** An operation not ended this long after it was requested ends with ERROR_TIMEOUT (default: the agents' default). */
+  readonly operationEndDeadlineMs?: number;
 }
 
 export function createInProcessApi(options: InProcessApiOptions): ClusterApi {
@@ -58,9 +62,11 @@ export class ClusterService implements ClusterApi {
   private readonly config: ClusterConfigStore;
   private readonly name: string;
   private readonly opIdSource: ((kind: string) => string) | undefined;
+  private readonly operationEndDeadlineMs: number;
 
   constructor(options: InProcessApiOptions) {
     this.opIdSource = options.newOpId;
+    this.operationEndDeadlineMs = options.operationEndDeadlineMs ?? defaultAgentLimits.operationEndDeadlineMs;
     this.store = options.store;
     this.clock = options.clock;
     this.db = new ClusterDatabase(options.store);
@@ -104,7 +110,7 @@ export class ClusterService implements ClusterApi {
       else moves.push(await this.request(node.name, 'moveGroup', d.group, d.group, { to: d.target.node }));
     }
     const opId = this.newOpId('drain');
-    await this.store.put(keys.result(opId), encode({ opId, kind: 'drainNode', target: node.name, done: false, children: moves }));
+    await this.store.put(keys.result(opId), encode({ opId, kind: 'drainNode', target: node.name, done: false, requestedAt: this.clock.now(), children: moves }));
     return this.getOperation(opId);
   }
 
@@ -331,12 +337,14 @@ export class ClusterService implements ClusterApi {
   /** Writes an operation's request to `owner` and its pending result; returns the operation's id. */
   private async request(owner: string, kind: OpKind, target: string, group: string, extra: Partial<OpRequest> = {}): Promise<string> {
     const opId = this.newOpId(kind);
-    const request: OpRequest = { opId, kind, target, requestedAt: this.clock.now(), ...extra };
+    const requestedAt = this.clock.now();
+    const request: OpRequest = { opId, kind, target, requestedAt, ...extra };
+    const deadlineAt = requestedAt + this.operationEndDeadlineMs;
     await this.store.txn({
       compare: [],
       success: [
-        // requestedAt and node let the coordinator end the operation at its deadline should that node never answer.
-        { type: 'put', key: keys.result(opId), value: encode({ opId, kind, target, done: false, requestedAt: this.clock.now(), node: owner, ...(kind === 'moveGroup' ? { moveGroup: group } : {}) }) },
+        // deadlineAt and node let whoever reads it end the operation at its deadline should that node never answer.
+        { type: 'put', key: keys.result(opId), value: encode({ opId, kind, target, done: false, requestedAt, deadlineAt, node: owner, ...(kind === 'moveGroup' ? { moveGroup: group } : {}) }) },
         { type: 'put', key: keys.op(owner, opId), value: encode(request) },
       ],
     });
@@ -363,7 +371,12 @@ export class ClusterService implements ClusterApi {
     const kv = await this.store.get(keys.result(id));
     const raw = kv ? decodeObject(kv.value) : undefined;
     const r = kv ? decodeOpResult(kv.value) : undefined;
-    if (!raw || !r) throw new ClusterError('ERROR_NOT_FOUND', `operation ${JSON.stringify(id)} not found`);
+    if (!kv || !raw || !r) throw new ClusterError('ERROR_NOT_FOUND', `operation ${JSON.stringify(id)} not found`);
+    if (endedAtDeadline(raw, this.clock.now(), this.operationEndDeadlineMs)) {
+      // Past its deadline and not ended: it ends now, whether or not a coordinator runs (an outcome written meanwhile stands).
+      await endOverdueOperation(this.store, kv, raw, this.clock.now(), this.operationEndDeadlineMs);
+      return this.getOperation(id);
+    }
     if (raw.kind === 'drainNode') return this.drainView(id, raw);
     let move: MoveView | undefined;
     if (raw.kind === 'moveGroup' && typeof raw.target === 'string') {

@@ -16,6 +16,7 @@ import { ClusterDatabase } from '../database/registry.ts';
 import { ClusterConfigStore } from '../database/config.ts';
 import type { LeaseId, Store, Watcher } from '../store/store.ts';
 import { StoreError } from '../store/store.ts';
+import { boundedBy } from '../clock/bounded.ts';
 import { keys, nameAfter } from './keys.ts';
 import { defaultAgentLimits, type AgentLimits } from './limits.ts';
 import {
@@ -228,7 +229,7 @@ export class NodeAgent {
     if (this.fenceTimer) this.clock.clearTimer(this.fenceTimer);
     this.host.stop();
     if (options.graceful) {
-      await this.publisher.flushed();
+      await this.boundedWrite('resource reports', this.publisher.flushed()).catch((e: unknown) => this.storeWriteFailed('resource reports', e));
       if (this.lease) await this.store.revokeLease(this.lease).catch(() => undefined);
       this.writeLog({ level: 'INFO', component: 'CS', text: `Node ${this.node.name}(${this.node.id}) stopped.` });
     }
@@ -378,8 +379,14 @@ export class NodeAgent {
     this.log.writeMessage(m);
   }
 
+  /** An effect's store write: a failure, or no answer within storeWriteTimeoutMs, is logged (the RCM's own deadlines cover the rest). */
   private background(what: string, p: Promise<unknown>): void {
-    p.catch((e: unknown) => this.storeWriteFailed(what, e));
+    this.boundedWrite(what, p).catch((e: unknown) => this.storeWriteFailed(what, e));
+  }
+
+  private boundedWrite<T>(what: string, p: Promise<T>): Promise<T> {
+    const ms = this.limits.storeWriteTimeoutMs;
+    return boundedBy(this.clock, ms, p, () => new ClusterError('ERROR_TIMEOUT', `no answer within ${ms} ms (storeWriteTimeoutMs)`));
   }
 
   private storeWriteFailed(what: string, e: unknown): void {

@@ -13,6 +13,7 @@ import type { ClusterConfigStore } from '../database/config.ts';
 import { STORE_TXN_OPS_MAX, type LeaseId, type Store, type Watcher } from '../store/store.ts';
 import { keys, nameAfter } from './keys.ts';
 import type { AgentLimits } from './limits.ts';
+import { OperationResults } from './operations.ts';
 import { decodeObject, encode, type MoveRecord, type OpRequest, type OwnerRecord, type OwnershipReason } from './records.ts';
 import { readRuntimeView, type RuntimeView } from './view.ts';
 
@@ -39,6 +40,8 @@ export class Coordinator {
   /** Groups whose failover is already handled, by the owner epoch it was decided on. */
   private readonly handled = new Map<string, number>();
   private opCounter = 0;
+  /** Operation results, indexed from a watch while this node is the coordinator. */
+  private results: OperationResults | undefined;
 
   constructor(private readonly o: CoordinatorOptions) {}
 
@@ -65,6 +68,8 @@ export class Coordinator {
     this.running = false;
     this.leader = false;
     if (this.sweepTimer) this.o.clock.clearTimer(this.sweepTimer);
+    this.results?.close();
+    this.results = undefined;
     for (const w of this.watchers.splice(0)) await w.cancel().catch(() => undefined);
     await this.sweeping?.catch(() => undefined);
   }
@@ -84,6 +89,10 @@ export class Coordinator {
     })();
     const wasLeader = this.leader;
     this.leader = holder === this.o.node.name;
+    if (!this.leader) {
+      this.results?.close();
+      this.results = undefined;
+    }
     if (this.leader && !wasLeader) {
       this.o.log({ level: 'INFO', component: 'RCM', text: `Node ${this.o.node.name} is the coordinator.` });
       this.requestSweep();
@@ -129,25 +138,10 @@ export class Coordinator {
     await this.failBack(view);
   }
 
-  /** An operation whose node went down or lost its outcome ends at its deadline, so no client waits for ever. */
+  /** An operation whose node went down or lost its outcome ends at its deadline, so no client waits for ever; old results go. */
   private async endOverdueOperations(): Promise<void> {
-    const now = this.o.clock.now();
-    const deadlineMs = this.o.limits.operationEndDeadlineMs;
-    const results = await this.o.store.range(keys.results);
-    for (const kv of results.kvs) {
-      const r = decodeObject(kv.value);
-      if (!r || r.done !== false || typeof r.opId !== 'string' || typeof r.requestedAt !== 'number' || now < r.requestedAt + deadlineMs) continue;
-      const node = typeof r.node === 'string' ? r.node : undefined;
-      const error = clusterError(
-        'ERROR_TIMEOUT',
-        `operation ${r.opId} (${String(r.kind)} of ${String(r.target)}) did not end within ${deadlineMs} ms${node ? `: node ${node}, which had it, went down or could not record its outcome` : ''}`,
-      );
-      await this.o.store.txn({
-        compare: [{ key: kv.key, target: 'modRevision', op: '==', value: kv.modRevision }],
-        success: [{ type: 'put', key: kv.key, value: encode({ ...r, done: true, ok: false, error }) }, ...(node ? [{ type: 'delete' as const, key: keys.op(node, r.opId) }] : [])],
-      });
-      this.o.log({ level: 'WARN', component: 'RCM', text: error.message });
-    }
+    this.results ??= new OperationResults(this.o.store, this.o.clock, this.o.limits);
+    for (const ended of await this.results.sweep()) this.o.log({ level: 'WARN', component: 'RCM', text: ended.error.message });
   }
 
   /** Fails the groups of every Down owner over, planned together over one placement index (policy/plan.ts). */
@@ -286,7 +280,7 @@ export class Coordinator {
   private async sendMove(ownerNode: string, group: string, to: string, kind: 'Failover' | 'Failback'): Promise<void> {
     const opId = `${this.o.node.name}-${kind.toLowerCase()}-${this.o.clock.now()}-${++this.opCounter}`;
     const req: OpRequest = { opId, kind: 'moveGroup', target: group, to, moveKind: kind, requestedAt: this.o.clock.now() };
-    await this.o.store.put(keys.result(opId), encode({ opId, kind: 'moveGroup', target: group, done: false, requestedAt: this.o.clock.now(), node: ownerNode }));
+    await this.o.store.put(keys.result(opId), encode({ opId, kind: 'moveGroup', target: group, done: false, requestedAt: req.requestedAt, deadlineAt: req.requestedAt + this.o.limits.operationEndDeadlineMs, node: ownerNode }));
     await this.o.store.put(keys.op(ownerNode, opId), encode(req));
   }
 

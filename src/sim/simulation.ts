@@ -29,7 +29,7 @@ import { ClusterLogWriter } from '../log/writer.ts';
 import { ResourceTypeRegistry } from '../types/resource-type.ts';
 import { NodeAgent } from '../node/agent.ts';
 import { keys } from '../node/keys.ts';
-import { decodeMove, decodeOpResult } from '../node/records.ts';
+import { decodeMove } from '../node/records.ts';
 import { readRuntimeView } from '../node/view.ts';
 import { createInProcessApi } from '../api/service.ts';
 import type { ClusterApi, OperationView } from '../api/types.ts';
@@ -208,7 +208,12 @@ class Simulation {
     const nodeCount = scenario?.nodes ?? this.options.nodes ?? simDefaults.nodes;
     this.store = await openEmbeddedStore({ clock: this.clock });
     this.config = new ClusterConfigStore(new ClusterDatabase(this.store));
-    this.api = createInProcessApi({ store: this.store, clock: this.clock, newOpId: (kind) => `op-${++this.opCounter}-${kind}` });
+    this.api = createInProcessApi({
+      store: this.store,
+      clock: this.clock,
+      newOpId: (kind) => `op-${++this.opCounter}-${kind}`,
+      operationEndDeadlineMs: simAgentLimits.operationEndDeadlineMs!,
+    });
     await this.config.registerResourceType(simDescriptor);
     const names = Array.from({ length: nodeCount }, (_, i) => `node${i + 1}`);
     for (const [i, name] of names.entries()) {
@@ -507,9 +512,9 @@ class Simulation {
     const now = this.elapsedMs;
     for (const op of this.tracked) {
       if (this.ended.has(op.id)) continue;
-      const kv = await this.store.get(keys.result(op.id));
-      const r = kv ? decodeOpResult(kv.value) : undefined;
-      if (r?.done) {
+      // What a client sees: the API ends an overdue operation itself, whoever is up.
+      const r = await this.api.getOperation(op.id);
+      if (r.done) {
         this.ended.set(op.id, r.ok === true);
         this.event(`operation ${op.id} (${op.what}) ended ${r.ok ? 'ok' : `failed: ${r.error?.name ?? '?'}(${r.error?.code ?? '?'})`}`);
       }
