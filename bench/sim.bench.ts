@@ -19,6 +19,7 @@ const shapes: readonly Shape[] = [
   { name: '5 nodes, 6 groups', nodes: 5, groups: 6, seeds: 10, steps: 200 },
 ];
 
+const failedSeeds: string[] = [];
 for (const shape of shapes) {
   let steps = 0;
   let virtualMs = 0;
@@ -31,7 +32,10 @@ for (const shape of shapes) {
     perSeedMs.push(performance.now() - t0);
     steps += r.stats.stepsRun;
     virtualMs += r.stats.virtualMs;
-    if (!r.ok) violations++;
+    if (!r.ok) {
+      violations++;
+      failedSeeds.push(`seed ${seed} (${shape.name}): ${r.violation?.invariant} at step ${r.violation?.step}`);
+    }
   }
   const wallMs = performance.now() - start;
   const s = summary(perSeedMs);
@@ -40,4 +44,9 @@ for (const shape of shapes) {
   report(`sim ${shape.name}: wall time per seed (${shape.steps} steps + liveness), median`, Math.round(s.median), 'ms');
   report(`sim ${shape.name}: wall time per seed, max`, Math.round(s.max), 'ms');
   report(`sim ${shape.name}: seeds with a violation`, `${violations} of ${shape.seeds}`);
+}
+// A violation is a bug, not a figure: the benchmark fails (replay with failover simulate --seed N).
+if (failedSeeds.length > 0) {
+  console.error(`violations:\n  ${failedSeeds.join('\n  ')}`);
+  process.exit(1);
 }
