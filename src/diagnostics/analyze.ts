@@ -8,14 +8,16 @@ import { parseClusterLine } from './line.ts';
 import { readLogs, type FileStats, type ListedObject, type LogInput, type LogLine } from './reader.ts';
 import { remediesFor } from './rules/common.ts';
 import { knownIssueRules } from './rules/index.ts';
-import { TimelineBuilder, type ObjectTimeline, type TimelineFilter } from './timeline.ts';
+import { TimelineStream, type HeldState, type TimelineEntry, type TimelineFilter } from './timeline.ts';
 import type { Dialect, Finding, Knowledge, Observed, Rule, RuleMatcher } from './types.ts';
 
 export interface AnalyzeOptions {
   /** Rules to run; all known-issue rules by default. */
   rules?: readonly Rule[];
-  /** Build timelines (all objects, or only the filtered resource/group). Off by default. */
-  timeline?: boolean | TimelineFilter;
+  /** Stream timeline entries (all objects, or only those the filter keeps) to onEntry. Off by default. */
+  timeline?: { filter?: TimelineFilter; onEntry: (e: TimelineEntry) => void };
+  /** Called after each batch of lines (a few thousand); the caller may write out what it collected. */
+  afterBatch?: () => Promise<void>;
 }
 
 /** When a file is unreadable: no log line at all, or more unparsed lines than log lines. */
@@ -31,7 +33,8 @@ export interface Analysis {
   firstTimeMs?: number;
   lastTimeMs?: number;
   findings: Finding[];
-  timelines?: ObjectTimeline[];
+  /** With a timeline: the states objects still held at the end of the log (or of the time window). */
+  held?: HeldState[];
 }
 
 /** Knowledge learned from the log as it is read: group membership, node names, states, requests per thread. */
@@ -130,7 +133,7 @@ export class Analyzer {
   readonly knowledge = new LearnedKnowledge();
   private readonly rules: readonly Rule[];
   private readonly matchers: RuleMatcher[];
-  private readonly timeline: TimelineBuilder | undefined;
+  private readonly timeline: TimelineStream | undefined;
   private events = 0;
   private firstTimeMs: number | undefined;
   private lastTimeMs: number | undefined;
@@ -138,7 +141,7 @@ export class Analyzer {
   constructor(options: AnalyzeOptions = {}) {
     this.rules = options.rules ?? knownIssueRules;
     this.matchers = this.rules.map((r) => r.start(this.knowledge));
-    if (options.timeline) this.timeline = new TimelineBuilder(this.knowledge, options.timeline === true ? {} : options.timeline);
+    if (options.timeline) this.timeline = new TimelineStream(this.knowledge, options.timeline.filter ?? {}, options.timeline.onEntry);
   }
 
   push(line: LogLine): void {
@@ -178,7 +181,7 @@ export class Analyzer {
     const a: Analysis = { files, totals, dialect, findings };
     if (this.firstTimeMs !== undefined) a.firstTimeMs = this.firstTimeMs;
     if (this.lastTimeMs !== undefined) a.lastTimeMs = this.lastTimeMs;
-    if (this.timeline) a.timelines = this.timeline.finish(this.lastTimeMs);
+    if (this.timeline) a.held = this.timeline.held(this.lastTimeMs);
     return a;
   }
 }
@@ -187,7 +190,10 @@ export class Analyzer {
 export async function analyzeLogs(inputs: readonly LogInput[], options: AnalyzeOptions = {}): Promise<Analysis> {
   const analyzer = new Analyzer(options);
   const { batches, files } = await readLogs(inputs, { onObject: (o) => analyzer.knowledge.learnObject(o) });
-  for await (const batch of batches) for (const line of batch) analyzer.push(line);
+  for await (const batch of batches) {
+    for (const line of batch) analyzer.push(line);
+    if (options.afterBatch) await options.afterBatch();
+  }
   return analyzer.finish(files);
 }
 

@@ -22,7 +22,7 @@ import type { Readable } from 'node:stream';
 import { TextDecoder } from 'node:util';
 import { createGunzip } from 'node:zlib';
 import { ClusterError } from '../model/errors.ts';
-import { componentIs, newLineScan, recordOf, scanLine, timeOf, type DiagRecord, type LineScan } from './line.ts';
+import { newLineScan, recordOf, scanLine, timeOf, type DiagRecord, type LineScan } from './line.ts';
 import { SectionTable, sectionKind, sectionLimits, sectionName, type ClusterObject } from './sections.ts';
 
 /** Limits of the reader, with their units. */
@@ -90,11 +90,6 @@ export interface ListedObject extends ClusterObject {
 export interface ReadOptions {
   /** Called for each object of a section table, as it is read. */
   onObject?: (o: ListedObject) => void;
-  /**
-   * Keeps a scanned line for full parsing; by default `eventLine`. Lines it
-   * drops are still counted.
-   */
-  keep?: (s: string, scan: LineScan) => boolean;
 }
 
 /**
@@ -109,22 +104,52 @@ export function eventLine(s: string, scan: LineScan): boolean {
   if (level === undefined || level === 'ERR' || level === 'WARN') return true;
   if (scan.componentStart < 0) return true;
   if (scan.channelStart >= 0 && !s.startsWith('Verbose', scan.channelStart)) return true;
-  switch (s.charCodeAt(scan.componentStart)) {
+  return eventComponent(s, scan.componentStart);
+}
+
+/** Components whose informational lines carry events: s[at..] is `NAME]...`. */
+function eventComponent(s: string, at: number): boolean {
+  switch (s.charCodeAt(at)) {
     case 82 /* R */:
-      return componentIs(s, scan, 'RCM') || componentIs(s, scan, 'RGP');
+      return s.startsWith('RCM]', at) || s.startsWith('RGP]', at);
     case 78 /* N */:
-      return componentIs(s, scan, 'NM') || componentIs(s, scan, 'NODE') || s.startsWith('NETFT', scan.componentStart);
+      return s.startsWith('NM]', at) || s.startsWith('NODE]', at) || s.startsWith('NETFT', at);
     case 65 /* A */:
-      return componentIs(s, scan, 'API');
+      return s.startsWith('API]', at);
     case 81 /* Q */:
-      return componentIs(s, scan, 'QUORUM');
+      return s.startsWith('QUORUM]', at);
     case 67 /* C */:
-      return componentIs(s, scan, 'CS') || componentIs(s, scan, 'CORE');
+      return s.startsWith('CS]', at) || s.startsWith('CORE]', at);
     case 73 /* I */:
-      return componentIs(s, scan, 'IM');
+      return s.startsWith('IM]', at);
     default:
       return false;
   }
+}
+
+/**
+ * The pre-filter's fast path, for the canonical form most lines of a
+ * 2008 R2+ log have: `PPPPPPPP.TTTTTTTT::YYYY/MM/DD-HH:MM:SS.mmm INFO  [COMP] ...`
+ * (or DBG). True when the line is an informational line of a component whose
+ * informational lines carry no event: it is counted as a log line from its
+ * fixed separators alone and not scanned further.
+ */
+function droppedAtSight(s: string, p: number, end: number): boolean {
+  if (end - p < 52) return false;
+  const level = s.charCodeAt(p + 42);
+  return (
+    (level === 73 /* I */ || level === 68 /* D */) &&
+    s.charCodeAt(p + 48) === 91 /* [ */ &&
+    s.charCodeAt(p + 8) === 46 /* . */ &&
+    s.charCodeAt(p + 17) === 58 /* : */ &&
+    s.charCodeAt(p + 18) === 58 &&
+    s.charCodeAt(p + 23) === 47 /* / */ &&
+    s.charCodeAt(p + 29) === 45 /* - */ &&
+    s.charCodeAt(p + 38) === 46 /* . */ &&
+    s.charCodeAt(p + 41) === 32 &&
+    (s.startsWith('INFO  [', p + 42) || s.startsWith('DBG   [', p + 42)) &&
+    !eventComponent(s, p + 49)
+  );
 }
 
 /**
@@ -183,7 +208,6 @@ export class LogFileReader {
   private lineNo = 0;
   private done = false;
   private readonly scan = newLineScan();
-  private readonly keep: (s: string, scan: LineScan) => boolean;
   private readonly onObject: ((o: ListedObject) => void) | undefined;
   private section: string | undefined;
   private logSection = true;
@@ -201,7 +225,6 @@ export class LogFileReader {
     packing?: 'gzip' | 'zip',
   ) {
     this.chunks = source[Symbol.asyncIterator]();
-    this.keep = options.keep ?? eventLine;
     this.onObject = options.onObject;
     this.stats = { file, node, encoding: 'utf-8', bytes: 0, lines: 0, parsed: 0, unparsed: 0, blank: 0, sectionLines: 0, timeless: 0, unparsedSamples: [] };
     if (packing !== undefined) this.stats.packing = packing;
@@ -322,7 +345,11 @@ export class LogFileReader {
       }
       const lineNo = ++this.lineNo;
       stats.lines++;
-      if (scanLine(text, pos, nl, scan)) {
+      if (droppedAtSight(text, pos, nl) && stats.firstTimeMs !== undefined) {
+        stats.parsed++;
+        lastLogLine = pos;
+        lastLogEnd = nl;
+      } else if (scanLine(text, pos, nl, scan)) {
         stats.parsed++;
         lastLogLine = pos;
         lastLogEnd = nl;
@@ -331,7 +358,7 @@ export class LogFileReader {
           if (t !== undefined) stats.firstTimeMs = t + this.offsetMs();
         }
         if (scan.timeStart < 0) stats.timeless++;
-        if (this.keep(text, scan)) {
+        if (!droppedAtSight(text, pos, nl) && eventLine(text, scan)) {
           const record = recordOf(text, scan, this.offsetMs());
           if (record) out.push({ record, node: stats.node, file: stats.file, lineNo, raw: text.slice(pos, scan.end) });
         }

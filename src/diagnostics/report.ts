@@ -2,7 +2,7 @@
 
 import { unreadable, type Analysis } from './analyze.ts';
 import type { FileStats } from './reader.ts';
-import type { ObjectTimeline } from './timeline.ts';
+import type { HeldState, TimelineEntry } from './timeline.ts';
 import type { Evidence, Finding } from './types.ts';
 
 export function formatTime(timeMs: number | undefined): string {
@@ -82,21 +82,24 @@ export function formatDiagnosis(a: Analysis): string {
   return `${out.join('\n').trimEnd()}\n`;
 }
 
-export function formatTimelines(timelines: readonly ObjectTimeline[]): string {
-  if (timelines.length === 0) return 'No matching resource or group in the log.\n';
-  const out: string[] = [];
-  for (const t of timelines) {
-    const title = t.kind === 'cluster' ? 'Cluster (nodes, quorum, API)' : `${t.kind === 'resource' ? 'Resource' : 'Group'} ${t.name}`;
-    const group = t.group !== undefined ? ` (group ${t.group})` : '';
-    out.push(`${title}${group} - nodes: ${t.nodes.join(', ')}`);
-    if (t.omittedEntries > 0) out.push(`  (${t.omittedEntries} earlier entries omitted)`);
-    for (const e of t.entries) {
-      let lasted = '';
-      if (e.durationMs !== undefined) lasted = e.ongoing ? `  [${e.to} for ${formatDuration(e.durationMs)}, until the end of the log]` : `  [${e.to} for ${formatDuration(e.durationMs)}]`;
-      else if (e.ongoing) lasted = `  [${e.to} until the end of the log]`;
-      out.push(`  ${formatTime(e.at.timeMs)}  ${e.at.node.padEnd(10)} ${e.kind.padEnd(7)} ${e.text}${lasted}`);
-    }
-    out.push('');
+function objectName(o: TimelineEntry['object']): string {
+  if (o.kind === 'cluster') return 'cluster';
+  return o.kind === 'resource' && o.group !== undefined ? `resource ${o.name} (group ${o.group})` : `${o.kind} ${o.name}`;
+}
+
+/** One timeline entry as a line: when, on which node, about what, what happened, and how long the state it ends had lasted. */
+export function formatTimelineEntry(e: TimelineEntry): string {
+  const lasted = e.fromLastedMs !== undefined ? `  [${e.from} for ${formatDuration(e.fromLastedMs)}]` : '';
+  return `${formatTime(e.at.timeMs)}  ${e.at.node.padEnd(10)} ${e.kind.padEnd(7)} ${objectName(e.object)}: ${e.text}${lasted}\n`;
+}
+
+/** The states held at the end of the log, with how long they had lasted. */
+export function formatHeld(held: readonly HeldState[]): string {
+  if (held.length === 0) return '';
+  const out = ['', 'Held at the end of the log:'];
+  for (const h of held) {
+    const lasted = h.durationMs !== undefined ? ` for ${formatDuration(h.durationMs)}` : '';
+    out.push(`  ${h.node.padEnd(10)} ${objectName(h.object)}: ${h.state}${lasted} (since ${formatTime(h.since.timeMs)} UTC)`);
   }
-  return `${out.join('\n').trimEnd()}\n`;
+  return `${out.join('\n')}\n`;
 }

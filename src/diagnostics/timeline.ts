@@ -1,77 +1,49 @@
-// Timelines per resource and per group (and one for the cluster: nodes,
-// quorum, API), with how long each state lasted. Memory is bounded: an object
-// keeps its most recent timelineEntriesMax entries and counts the rest.
+// Timelines: what happened to each resource and group (and to the cluster:
+// nodes, quorum, API), in time order across nodes, streamed as it is read.
+// Memory is one entry per object and node (its current state), whatever the
+// size of the log: each entry is handed to the caller as soon as it is seen,
+// with how long the state it ends had lasted; the states still held at the
+// end of the log come last, with how long they had lasted by then.
 
 import type { ClusterEvent } from './events.ts';
 import { copyString } from './reader.ts';
 import { occurrence } from './rules/common.ts';
 import type { Knowledge, Observed, Occurrence } from './types.ts';
 
-export const timelineLimits = {
-  /** Entries kept per resource or group (the most recent ones). */
-  entriesPerObjectMax: 10_000,
-} as const;
-
 export type TimelineKind = 'state' | 'move' | 'api' | 'retry' | 'error' | 'restart' | 'node' | 'quorum';
 
 export interface TimelineEntry {
   at: Occurrence;
+  /** What the entry is about. */
+  object: { kind: 'resource' | 'group' | 'cluster'; name: string; group?: string };
   kind: TimelineKind;
   /** What happened, in words. */
   text: string;
   from?: string;
   to?: string;
-  /** For state entries: how long the object stayed in `to` (until its next state on the same node, or the log's end). */
-  durationMs?: number;
-  /** The state still held at the end of the log. */
-  ongoing?: boolean;
+  /** For a state entry: how long the object had been in `from` on this node, when the log showed it entering it. */
+  fromLastedMs?: number;
   line: string;
 }
 
-export interface ObjectTimeline {
-  kind: 'resource' | 'group' | 'cluster';
-  name: string;
-  /** For a resource, its group when the log names it. */
-  group?: string;
-  nodes: string[];
-  entries: TimelineEntry[];
-  /** Earlier entries dropped to bound memory. */
-  omittedEntries: number;
-  /** Last state seen, per node. */
-  finalStates: Record<string, string>;
+/** A state an object still held on a node at the end of the log. */
+export interface HeldState {
+  object: TimelineEntry['object'];
+  node: string;
+  state: string;
+  since: Occurrence;
+  /** Until the end of the log; undefined when the times are unknown. */
+  durationMs?: number;
 }
 
 export interface TimelineFilter {
   resource?: string;
+  /** The group and its resources (membership as known when each line is read). */
   group?: string;
-}
-
-class Track {
-  entries: TimelineEntry[] = [];
-  start = 0; // ring buffer start once full
-  omitted = 0;
-  nodes = new Set<string>();
-  lastState = new Map<string, TimelineEntry>();
-  constructor(readonly kind: ObjectTimeline['kind'], readonly name: string) {}
-
-  add(entry: TimelineEntry): void {
-    this.nodes.add(entry.at.node);
-    if (entry.kind === 'state') {
-      const prev = this.lastState.get(entry.at.node);
-      if (prev && prev.at.timeMs !== undefined && entry.at.timeMs !== undefined) prev.durationMs = entry.at.timeMs - prev.at.timeMs;
-      this.lastState.set(entry.at.node, entry);
-    }
-    if (this.entries.length < timelineLimits.entriesPerObjectMax) this.entries.push(entry);
-    else {
-      this.entries[this.start] = entry;
-      this.start = (this.start + 1) % this.entries.length;
-      this.omitted++;
-    }
-  }
-
-  ordered(): TimelineEntry[] {
-    return [...this.entries.slice(this.start), ...this.entries.slice(0, this.start)];
-  }
+  /** Entries from this time (UTC ms) on. */
+  fromMs?: number;
+  /** Entries up to this time (UTC ms). */
+  toMs?: number;
 }
 
 function describe(e: ClusterEvent): { kind: TimelineKind; text: string; from?: string; to?: string } | undefined {
@@ -103,6 +75,8 @@ function describe(e: ClusterEvent): { kind: TimelineKind; text: string; from?: s
       return { kind: 'error', text: `${e.entryPoint ?? 'call'} error${e.code !== undefined ? ` ${e.code}` : ''}: ${e.detail}` };
     case 'callTimedOut':
       return { kind: 'error', text: `${e.call} timed out (deadlock monitor)` };
+    case 'callFailed':
+      return { kind: 'error', text: `${e.call} returned ${e.code}` };
     case 'separateMonitor':
       return { kind: 'error', text: 'moved to a separate monitor' };
     case 'openRetry':
@@ -113,22 +87,20 @@ function describe(e: ClusterEvent): { kind: TimelineKind; text: string; from?: s
       return { kind: 'restart', text: e.restartCount !== undefined ? `restart ${e.restartCount} of ${e.threshold}` : 'restart queued' };
     case 'resourceFailureCount':
       return { kind: 'restart', text: `failure ${e.failureCount} (restartAction ${e.restartAction})` };
-    case 'callFailed':
-      return { kind: 'error', text: `${e.call} returned ${e.code}` };
-    case 'communicationLost':
-      return { kind: 'node', text: `lost communication with ${e.node !== undefined ? `node ${e.node}` : e.address}` };
-    case 'leaseTimeout':
-      return { kind: 'error', text: e.kind === 'lease' ? 'lease time-out' : 'health-check time-out' };
-    case 'serviceStart':
-      return { kind: 'node', text: 'cluster service starting' };
     case 'restartThresholdExceeded':
       return { kind: 'restart', text: `restart threshold exceeded; group ${e.group ?? ''} fails over` };
     case 'failoverThresholdExceeded':
       return { kind: 'restart', text: `failover threshold exceeded (count ${e.failoverCount}); left Failed` };
     case 'cannotHost':
       return { kind: 'error', text: `node ${e.node ?? '?'} cannot host it (${e.code})` };
+    case 'leaseTimeout':
+      return { kind: 'error', text: e.kind === 'lease' ? 'lease time-out' : 'health-check time-out' };
     case 'nodeState':
       return { kind: 'node', text: `node ${e.node} is ${e.state}` };
+    case 'communicationLost':
+      return { kind: 'node', text: `lost communication with ${e.node !== undefined ? `node ${e.node}` : e.address}` };
+    case 'serviceStart':
+      return { kind: 'node', text: 'cluster service starting' };
     case 'apiOnline':
       return { kind: 'api', text: 'cluster API online' };
     case 'quorumLost':
@@ -142,26 +114,24 @@ function subjects(e: ClusterEvent): { resource?: string; group?: string } {
     case 'resourceState':
     case 'entryPointError':
     case 'callTimedOut':
+    case 'callFailed':
     case 'openRetry':
     case 'openBeforeOnline':
     case 'resourceFailureCount':
-    case 'callFailed':
     case 'leaseTimeout':
+    case 'createResource':
       return { resource: e.resource };
     case 'restartScheduled':
     case 'separateMonitor':
     case 'cannotHost':
       return e.resource !== undefined ? { resource: e.resource } : {};
-    case 'createResource':
-      return { resource: e.resource };
     case 'restartThresholdExceeded':
       return e.group !== undefined ? { resource: e.resource, group: e.group } : { resource: e.resource };
     case 'moveFailed':
       return e.resource !== undefined ? { resource: e.resource, group: e.group } : { group: e.group };
     case 'apiCall': {
-      const name = e.target.split(',')[0]!.trim();
-      if (/Group/.test(e.api)) return { group: name };
-      if (/Resource/.test(e.api)) return { resource: e.target.trim() };
+      if (e.api.includes('Group')) return { group: e.target.split(',')[0]!.trim() };
+      if (e.api.includes('Resource')) return { resource: e.target.trim() };
       return {};
     }
     case 'groupMovingRetry':
@@ -183,61 +153,71 @@ function subjects(e: ClusterEvent): { resource?: string; group?: string } {
   }
 }
 
-export class TimelineBuilder {
-  private readonly resources = new Map<string, Track>();
-  private readonly groups = new Map<string, Track>();
-  private readonly cluster = new Track('cluster', 'cluster');
+interface Current {
+  object: TimelineEntry['object'];
+  node: string;
+  state: string;
+  since: Occurrence;
+}
+
+/**
+ * Streams timeline entries to `onEntry` as events are observed (in merged
+ * time order). Keeps only each object's current state per node.
+ */
+export class TimelineStream {
+  private readonly current = new Map<string, Current>();
 
   constructor(
     private readonly knowledge: Knowledge,
-    private readonly filter: TimelineFilter = {},
+    private readonly filter: TimelineFilter,
+    private readonly onEntry: (e: TimelineEntry) => void,
   ) {}
 
   observe({ event, line }: Observed): void {
     const d = describe(event);
     if (!d) return;
     const s = subjects(event);
-    if (this.filter.resource !== undefined && s.resource !== this.filter.resource) return;
-    // With a group filter every resource is kept: membership may be learned after the resource's first lines.
-    const entry = (): TimelineEntry => {
-      const en: TimelineEntry = { at: occurrence(line), kind: d.kind, text: d.text, line: copyString(line.raw) };
-      if (d.from !== undefined) en.from = d.from;
-      if (d.to !== undefined) en.to = d.to;
-      return en;
-    };
-    if (s.resource !== undefined) track(this.resources, 'resource', s.resource).add(entry());
-    if (s.group !== undefined) track(this.groups, 'group', s.group).add(entry());
-    if (s.resource === undefined && s.group === undefined && this.filter.resource === undefined && this.filter.group === undefined) this.cluster.add(entry());
+    const f = this.filter;
+    let object: TimelineEntry['object'];
+    if (s.resource !== undefined) {
+      const group = s.group ?? this.knowledge.groupOf(s.resource);
+      object = group !== undefined ? { kind: 'resource', name: s.resource, group } : { kind: 'resource', name: s.resource };
+      if (f.resource !== undefined && s.resource !== f.resource) return;
+      if (f.group !== undefined && group !== f.group) return;
+    } else if (s.group !== undefined) {
+      if (f.resource !== undefined || (f.group !== undefined && s.group !== f.group)) return;
+      object = { kind: 'group', name: s.group };
+    } else {
+      if (f.resource !== undefined || f.group !== undefined) return;
+      object = { kind: 'cluster', name: 'cluster' };
+    }
+    const at = occurrence(line);
+    let fromLastedMs: number | undefined;
+    if (d.kind === 'state' && d.to !== undefined) {
+      const key = `${object.kind}\u0000${object.name}\u0000${line.node}`;
+      const prev = this.current.get(key);
+      if (prev && prev.since.timeMs !== undefined && at.timeMs !== undefined) fromLastedMs = at.timeMs - prev.since.timeMs;
+      this.current.set(key, { object, node: line.node, state: d.to, since: at });
+    }
+    const t = at.timeMs;
+    if (t !== undefined && ((f.fromMs !== undefined && t < f.fromMs) || (f.toMs !== undefined && t > f.toMs))) return;
+    const entry: TimelineEntry = { at, object, kind: d.kind, text: d.text, line: copyString(line.raw) };
+    if (d.from !== undefined) entry.from = d.from;
+    if (d.to !== undefined) entry.to = d.to;
+    if (fromLastedMs !== undefined) entry.fromLastedMs = fromLastedMs;
+    this.onEntry(entry);
   }
 
-  /** The timelines, with the last state of each object lasting until `endMs` (the log's last time). */
-  finish(endMs: number | undefined): ObjectTimeline[] {
-    const out: ObjectTimeline[] = [];
-    const emit = (t: Track, group?: string): void => {
-      const finalStates: Record<string, string> = {};
-      for (const [node, e] of t.lastState) {
-        finalStates[node] = e.to ?? '';
-        e.ongoing = true;
-        if (endMs !== undefined && e.at.timeMs !== undefined) e.durationMs = endMs - e.at.timeMs;
-      }
-      const o: ObjectTimeline = { kind: t.kind, name: t.name, nodes: [...t.nodes], entries: t.ordered(), omittedEntries: t.omitted, finalStates };
-      if (group !== undefined) o.group = group;
-      out.push(o);
-    };
-    const f = this.filter;
-    for (const t of this.groups.values()) if (f.resource === undefined && (f.group === undefined || f.group === t.name)) emit(t);
-    for (const t of this.resources.values()) {
-      const group = this.knowledge.groupOf(t.name);
-      if (f.group !== undefined && group !== f.group) continue;
-      emit(t, group);
+  /** The states held at the end of the log (`endMs`, or the window's end when it is earlier). */
+  held(endMs: number | undefined): HeldState[] {
+    const end = this.filter.toMs !== undefined && endMs !== undefined ? Math.min(endMs, this.filter.toMs) : endMs;
+    const out: HeldState[] = [];
+    for (const c of this.current.values()) {
+      if (c.since.timeMs !== undefined && end !== undefined && c.since.timeMs > end) continue;
+      const h: HeldState = { object: c.object, node: c.node, state: c.state, since: c.since };
+      if (end !== undefined && c.since.timeMs !== undefined) h.durationMs = end - c.since.timeMs;
+      out.push(h);
     }
-    if (this.cluster.entries.length > 0) emit(this.cluster);
     return out;
   }
-}
-
-function track(map: Map<string, Track>, kind: 'resource' | 'group', name: string): Track {
-  let t = map.get(name);
-  if (!t) map.set(name, (t = new Track(kind, name)));
-  return t;
 }

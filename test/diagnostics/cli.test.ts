@@ -72,16 +72,23 @@ test('log diagnose reads a zip bundle of both nodes (exit 1) and a gzip file', (
   assert.equal(failover('log', 'diagnose', path.join(fixtures, 'witness-ok.log')).status, 0);
 });
 
-test('log timeline --resource shows states with how long they lasted', () => {
-  const r = failover('log', 'timeline', path.join(fixtures, 'kb2893882-node2.log'), '--resource', 'Network Name (CMS01)');
+test('log timeline streams entries with how long each state lasted, filters by resource, group and time window', () => {
+  const log = path.join(fixtures, 'kb2893882-node2.log');
+  const r = failover('log', 'timeline', log, '--resource', 'Network Name (CMS01)');
   assert.equal(r.status, 0, r.stderr);
-  assert.match(r.stdout, /Resource Network Name \(CMS01\)/);
-  assert.match(r.stdout, /Offline --> OnlineCallIssued {2}\[OnlineCallIssued for 340 ms\]/);
+  assert.match(r.stdout, /resource Network Name \(CMS01\): OnlineCallIssued --> Online {2}\[OnlineCallIssued for 340 ms\]/);
+  assert.match(r.stdout, /Held at the end of the log:\n.*Network Name \(CMS01\): Online for 5\.3 s/);
   assert.doesNotMatch(r.stdout, /Mailbox Database/);
-  const j = failover('log', 'timeline', '--json', '--group', 'CMS01', path.join(fixtures, 'kb2893882-node2.log'));
-  const parsed = JSON.parse(j.stdout) as { timelines: { kind: string; name: string }[] };
-  assert.ok(parsed.timelines.some((t) => t.kind === 'group' && t.name === 'CMS01'));
-  assert.equal(failover('log', 'timeline', '--resource', 'a', '--group', 'b', path.join(fixtures, 'kb2893882-node2.log')).status, 2);
+  const stuck = failover('log', 'timeline', log, '--group', 'CMS01');
+  assert.match(stuck.stdout, /Mailbox Database\) \(group CMS01\): OpenCallFailed for 1 h 28 min/, 'the stuck state and how long it lasted');
+  const j = failover('log', 'timeline', '--json', '--group', 'CMS01', '--from', '2013-10-09 02:40', '--to', '2013/10/09-02:40:17.000', log);
+  const objects = j.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; object?: { kind: string; name: string }; at?: { timeMs: number } });
+  assert.equal(objects.at(-1)!.type, 'end');
+  const entries = objects.filter((o) => o.type === 'entry');
+  assert.ok(entries.some((e) => e.object!.kind === 'group' && e.object!.name === 'CMS01'));
+  assert.ok(entries.every((e) => e.at!.timeMs >= Date.UTC(2013, 9, 9, 2, 40) && e.at!.timeMs <= Date.UTC(2013, 9, 9, 2, 40, 17)));
+  assert.equal(failover('log', 'timeline', '--resource', 'a', '--group', 'b', log).status, 2);
+  assert.equal(failover('log', 'timeline', '--from', 'yesterday', log).status, 2);
 });
 
 test('log collect gathers every node log of a local cluster, then diagnose reads them with node names', () => {

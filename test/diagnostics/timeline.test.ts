@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { analyzeText } from '../../src/diagnostics/analyze.ts';
 import { extractEvent } from '../../src/diagnostics/events.ts';
 import { parseLine } from '../../src/log/format.ts';
+import type { HeldState, TimelineEntry, TimelineFilter } from '../../src/diagnostics/timeline.ts';
 
 const ev = (line: string): unknown => extractEvent(parseLine(line)!);
 const p = '00000a1c.00000c3c::2016/05/04-10:00:00.000';
@@ -38,7 +39,7 @@ test('events: both transition styles, WSFC moves and failover lines', () => {
   assert.equal(ev(`${p} INFO  [GUM] Node 2: Processing RequestLock 1:17`), undefined);
 });
 
-test('timeline: per resource and group, with how long each state lasted and what is still held at the end', () => {
+test('timeline: entries in time order with how long the state they end had lasted; states held at the end', () => {
   const lines = [
     `00000001.00000002::2026/01/01-00:00:00.000 INFO  [RCM] rcm::RcmGum::CreateResource(DB,guid,CMS01)`,
     `00000001.00000002::2026/01/01-00:00:00.000 INFO  [RCM] TransitionToState(DB) Offline-->OnlineCallIssued.`,
@@ -50,25 +51,36 @@ test('timeline: per resource and group, with how long each state lasted and what
     `00000001.00000002::2026/01/01-00:01:03.000 INFO  [RCM] TransitionToState(Other) Offline-->Online.`,
     `00000001.00000002::2026/01/01-00:01:04.000 WARN  [NM] Node node2(2) is Down.`,
   ];
-  const a = analyzeText(lines, 'node1', { rules: [], timeline: true });
-  assert.equal(a.totals.unparsed, 1);
-  const db = a.timelines!.find((t) => t.kind === 'resource' && t.name === 'DB')!;
-  assert.equal(db.group, 'CMS01');
-  const states = db.entries.filter((e) => e.kind === 'state').map((e) => [e.to, e.durationMs, e.ongoing ?? false]);
-  assert.deepEqual(states, [
-    ['OnlineCallIssued', 250, false],
-    ['Online', 60_000, false],
-    ['OfflineCallIssued', 750, false],
-    ['Offline', 3000, true], // until the log's last line
-  ]);
-  assert.deepEqual(db.finalStates, { node1: 'Offline' });
-  const g = a.timelines!.find((t) => t.kind === 'group' && t.name === 'CMS01')!;
-  assert.deepEqual(g.entries.map((e) => e.text), ['move requested to node 2']);
-  const cluster = a.timelines!.find((t) => t.kind === 'cluster')!;
-  assert.deepEqual(cluster.entries.map((e) => e.text), ['node node2 is Down']);
-
-  const onlyGroup = analyzeText(lines, 'node1', { rules: [], timeline: { group: 'CMS01' } });
-  assert.deepEqual(onlyGroup.timelines!.map((t) => `${t.kind}:${t.name}`), ['group:CMS01', 'resource:DB']);
-  const onlyOther = analyzeText(lines, 'node1', { rules: [], timeline: { resource: 'Other' } });
-  assert.deepEqual(onlyOther.timelines!.map((t) => `${t.kind}:${t.name}`), ['resource:Other']);
+  const run = (filter: TimelineFilter): { entries: TimelineEntry[]; held: HeldState[] } => {
+    const entries: TimelineEntry[] = [];
+    const a = analyzeText(lines, 'node1', { rules: [], timeline: { filter, onEntry: (e) => entries.push(e) } });
+    return { entries, held: a.held! };
+  };
+  const all = run({});
+  const db = all.entries.filter((e) => e.object.name === 'DB' && e.kind === 'state');
+  assert.deepEqual(
+    db.map((e) => [e.to, e.fromLastedMs]),
+    [
+      ['OnlineCallIssued', undefined],
+      ['Online', 250],
+      ['OfflineCallIssued', 60_000],
+      ['Offline', 750],
+    ],
+  );
+  assert.equal(db[0]!.object.group, 'CMS01');
+  assert.deepEqual(
+    all.held.map((h) => [h.object.name, h.state, h.durationMs]),
+    [
+      ['DB', 'Offline', 3000],
+      ['Other', 'Online', 1000],
+    ],
+  );
+  assert.ok(all.entries.some((e) => e.object.kind === 'group' && e.text === 'move requested to node 2'));
+  assert.ok(all.entries.some((e) => e.object.kind === 'cluster' && e.text === 'node node2 is Down'));
+  assert.deepEqual([...new Set(run({ group: 'CMS01' }).entries.map((e) => `${e.object.kind}:${e.object.name}`))], ['resource:DB', 'group:CMS01']);
+  assert.deepEqual([...new Set(run({ resource: 'Other' }).entries.map((e) => e.object.name))], ['Other']);
+  // A window: only what happened in it, but durations still count from before it.
+  const window = run({ fromMs: Date.UTC(2026, 0, 1, 0, 1, 0, 500), toMs: Date.UTC(2026, 0, 1, 0, 1, 2) });
+  assert.deepEqual(window.entries.map((e) => [e.object.name, e.to, e.fromLastedMs]), [['DB', 'Offline', 750]]);
+  assert.deepEqual(window.held.map((h) => [h.object.name, h.state, h.durationMs]), [['DB', 'Offline', 1000]]);
 });

@@ -43,6 +43,29 @@ async function diagnostics() {
   return { ...analyze, ...collect, ...report };
 }
 
+/** A UTC time as people write it: `2013-10-09 01:12:05`, `2013/10/09-01:12:05.118` (WSFC's), ISO 8601. */
+function parseTime(text: string, option: string): number {
+  const m = /^(\d{4})[-/](\d{2})[-/](\d{2})(?:[ T-](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,3}))?)?)?Z?$/.exec(text.trim());
+  if (!m) throw new UsageError(`${option} ${text}: give a UTC time such as "2013-10-09 01:12:05"`);
+  const [, y, mo, d, h = '0', mi = '0', sec = '0', ms = '0'] = m;
+  return Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(sec), Number(ms.padEnd(3, '0')));
+}
+
+/** Output collected a batch at a time and written with backpressure, so a long timeline streams in bounded memory. */
+class BufferedOutput {
+  private parts: string[] = [];
+  constructor(private readonly stream: NodeJS.WritableStream) {}
+  add(text: string): void {
+    this.parts.push(text);
+  }
+  async flush(): Promise<void> {
+    if (this.parts.length === 0) return;
+    const text = this.parts.join('');
+    this.parts = [];
+    if (!this.stream.write(text)) await new Promise<void>((resolve) => this.stream.once('drain', resolve));
+  }
+}
+
 function json(value: unknown): string {
   return `${JSON.stringify(value, null, 2)}\n`;
 }
@@ -92,21 +115,36 @@ bad option, no local cluster), 7 a file most of whose lines could not be read (d
   exitOnUsage(
     log
       .command('timeline')
-      .description('Per resource and per group: state transitions with how long each state lasted, moves, API calls, errors, retries; plus node and quorum events.')
+      .description('What happened to each resource and group, in time order across nodes: state transitions with how long each state lasted, moves, API calls, errors, retries; node and quorum events. Streams: any size of log.')
       .argument('<files...>', 'cluster log files, one per node')
       .option('--resource <name>', 'only this resource')
-      .option('--group <name>', "only this group and its resources")
-      .option('--json', 'print the timelines as JSON')
+      .option('--group <name>', 'only this group and its resources')
+      .option('--from <time>', 'only entries from this time on (UTC: 2013-10-09 01:12:05, 2013/10/09-01:12:05.118 or ISO 8601)')
+      .option('--to <time>', 'only entries up to this time (UTC)')
+      .option('--json', 'print one JSON object per line: each entry, then the states held at the end')
       .option('--nodes <names>', 'comma-separated node names for the files, in order')
-      .action(async (files: string[], opts: { resource?: string; group?: string; json?: boolean; nodes?: string }) =>
+      .addHelpText('after', '\nExample:\n  failover log timeline EXMBX01_cluster.log EXMBX02_cluster.log --group CMS01 --from "2013-10-09 02:30" --to "2013-10-09 03:00"')
+      .action(async (files: string[], opts: { resource?: string; group?: string; from?: string; to?: string; json?: boolean; nodes?: string }) =>
         run(async () => {
           if (opts.resource !== undefined && opts.group !== undefined) throw new UsageError('give --resource or --group, not both');
-          const { analyzeLogs, formatTimelines } = await diagnostics();
-          const filter = opts.resource !== undefined ? { resource: opts.resource } : opts.group !== undefined ? { group: opts.group } : {};
-          const analysis = await analyzeLogs(inputs(files, opts.nodes), { rules: [], timeline: filter });
-          const timelines = analysis.timelines ?? [];
-          process.stdout.write(opts.json ? json({ files: analysis.files, timelines }) : formatTimelines(timelines));
-          return logExitCodes.ok;
+          const { analyzeLogs, formatTimelineEntry, formatHeld, unreadable, unreadableText } = await diagnostics();
+          const filter: import('../../diagnostics/timeline.ts').TimelineFilter = {};
+          if (opts.resource !== undefined) filter.resource = opts.resource;
+          if (opts.group !== undefined) filter.group = opts.group;
+          if (opts.from !== undefined) filter.fromMs = parseTime(opts.from, '--from');
+          if (opts.to !== undefined) filter.toMs = parseTime(opts.to, '--to');
+          const out = new BufferedOutput(process.stdout);
+          const analysis = await analyzeLogs(inputs(files, opts.nodes), {
+            rules: [],
+            timeline: { filter, onEntry: (e) => out.add(opts.json ? `${JSON.stringify({ type: 'entry', ...e })}\n` : formatTimelineEntry(e)) },
+            afterBatch: () => out.flush(),
+          });
+          const held = analysis.held ?? [];
+          out.add(opts.json ? `${JSON.stringify({ type: 'end', files: analysis.files, held })}\n` : formatHeld(held));
+          await out.flush();
+          const bad = analysis.files.filter(unreadable);
+          for (const f of bad) process.stderr.write(`failover log: ${unreadableText(f)}\n`);
+          return bad.length > 0 ? logExitCodes.unreadable : logExitCodes.ok;
         }),
       ),
   );
