@@ -1,11 +1,17 @@
-// Executes a plan against the cluster, all or nothing from the user's view:
-// every change done is recorded with its inverse, and if one fails the done
-// ones are undone in reverse order before the error is reported.
+// Executes a plan against the cluster in batches of APPLY_BATCH_CHANGES_MAX
+// changes. Each batch is all or nothing from the user's view: every change
+// done is recorded with its inverse, and if one fails the done ones of its
+// batch are undone in reverse order before the error is reported. Batches
+// before it stay applied: the plan is declarative, so running apply again
+// plans only what remains (a plan that fits one batch is all or nothing).
 import type { ClusterApi } from '../api/types.ts';
 import { ClusterError, isClusterError } from '../model/errors.ts';
 import type { GroupCommon, ResourceCommon } from '../model/objects.ts';
 import type { PropertyValue } from '../model/properties.ts';
 import type { Change, ValueChanges } from './plan.ts';
+
+/** Changes per batch: what one failure undoes, and how often progress is reported. */
+export const APPLY_BATCH_CHANGES_MAX = 100;
 
 export interface ApplyResult {
   readonly applied: number;
@@ -15,8 +21,27 @@ export interface ApplyFailure {
   readonly error: ClusterError;
   /** The change that failed. */
   readonly change: Change;
-  /** Inverse steps that could not be done (empty: the cluster is as before). */
+  /** Inverse steps that could not be done (empty: the batch is as before). */
   readonly rollbackErrors: readonly string[];
+  /** Changes of earlier batches, which stay applied. */
+  readonly applied: number;
+  /** Changes not applied (the failed batch's included). */
+  readonly remaining: number;
+}
+
+export interface ApplyProgress {
+  /** Changes made so far. */
+  readonly done: number;
+  readonly total: number;
+  /** The batch just finished (1-based) and how many there are. */
+  readonly batch: number;
+  readonly batches: number;
+}
+
+export interface ApplyOptions {
+  /** Called after every batch. */
+  readonly onProgress?: (p: ApplyProgress) => void;
+  readonly batchChangesMax?: number;
 }
 
 type Undo = { what: string; run: () => Promise<unknown> };
@@ -32,42 +57,53 @@ function next(changes: ValueChanges): Record<string, PropertyValue> {
 }
 
 /**
- * Runs the changes in plan order, except that dependency expressions that are
- * replaced are first cleared all together, so no intermediate state mixes old
- * and new edges into a cycle.
+ * Runs the changes in plan order, except that the dependency expressions of
+ * resources that exist already are set together, replaced ones cleared first,
+ * so no intermediate state mixes old and new edges into a cycle (before any
+ * deletion or group state). A new resource's expression stays where the plan
+ * put it: only new resources can depend on it, and it has no old edges.
  */
-export async function applyPlan(api: ClusterApi, changes: readonly Change[], onStep?: (line: string) => void): Promise<ApplyResult> {
-  const undo: Undo[] = [];
-  const setDeps = changes.filter((c): c is Extract<Change, { op: 'setDependencies' }> => c.op === 'setDependencies');
-  const ordered: Change[] = [];
+export async function applyPlan(api: ClusterApi, changes: readonly Change[], options: ApplyOptions = {}): Promise<ApplyResult> {
+  const created = new Set<string>();
+  const setDeps: Extract<Change, { op: 'setDependencies' }>[] = [];
+  const rest: Change[] = [];
   for (const c of changes) {
-    if (c.op === 'setDependencies') continue;
-    if (c.op === 'deleteResource' && setDeps.length > 0 && !ordered.some((o) => o.op === 'setDependencies')) ordered.push(...depsPhase(setDeps));
-    ordered.push(c);
+    if (c.op === 'createResource') created.add(c.resource);
+    if (c.op === 'setDependencies' && !created.has(c.resource)) setDeps.push(c);
+    else if (c.op !== 'leftAlone') rest.push(c);
   }
-  if (!ordered.some((o) => o.op === 'setDependencies')) ordered.push(...depsPhase(setDeps));
+  const at = rest.findIndex((c) => c.op === 'deleteResource' || c.op === 'setGroupState');
+  const ordered = at < 0 ? [...rest, ...depsPhase(setDeps)] : [...rest.slice(0, at), ...depsPhase(setDeps), ...rest.slice(at)];
 
+  const size = options.batchChangesMax ?? APPLY_BATCH_CHANGES_MAX;
+  const batches = Math.max(1, Math.ceil(ordered.length / size));
   let applied = 0;
-  for (const change of ordered) {
-    try {
-      const u = await execute(api, change);
-      if (u) undo.push(u);
-      if (change.op !== 'leftAlone') applied++;
-      onStep?.(change.op);
-    } catch (e) {
-      if (!isClusterError(e)) throw e;
-      const rollbackErrors: string[] = [];
-      for (const u of undo.reverse()) {
-        try {
-          await u.run();
-        } catch (re) {
-          rollbackErrors.push(`${u.what}: ${(re as Error).message}`);
+  for (let b = 0; b < batches; b++) {
+    const batch = ordered.slice(b * size, (b + 1) * size);
+    const undo: Undo[] = [];
+    for (const change of batch) {
+      try {
+        const u = await execute(api, change);
+        if (u) undo.push(u);
+      } catch (e) {
+        if (!isClusterError(e)) throw e;
+        const rollbackErrors: string[] = [];
+        for (const u of undo.reverse()) {
+          try {
+            await u.run();
+          } catch (re) {
+            rollbackErrors.push(`${u.what}: ${(re as Error).message}`);
+          }
         }
+        const undone = rollbackErrors.length === 0 ? (applied === 0 ? 'every change made before it was undone' : `the ${undo.length} change(s) of its batch made before it were undone`) : `could not undo: ${rollbackErrors.join('; ')}`;
+        const kept = applied === 0 ? '' : `; ${applied} change(s) of earlier batches stay applied: run apply again to make the ${ordered.length - applied} that remain`;
+        throw Object.assign(new ClusterError(e.name, `apply stopped at ${describeFailed(change)}: ${e.message}; ${undone}${kept}`), {
+          failure: { error: e, change, rollbackErrors, applied, remaining: ordered.length - applied } satisfies ApplyFailure,
+        });
       }
-      throw Object.assign(new ClusterError(e.name, `apply stopped at ${describeFailed(change)}: ${e.message}${rollbackErrors.length === 0 ? '; every change made before it was undone' : `; could not undo: ${rollbackErrors.join('; ')}`}`), {
-        failure: { error: e, change, rollbackErrors } satisfies ApplyFailure,
-      });
     }
+    applied += batch.length;
+    options.onProgress?.({ done: applied, total: ordered.length, batch: b + 1, batches });
   }
   return { applied };
 }
@@ -122,6 +158,18 @@ async function execute(api: ClusterApi, c: Change): Promise<Undo | undefined> {
     case 'deleteGroup':
       await api.deleteGroup(c.group);
       return { what: `recreate group ${c.group}`, run: () => api.createGroup(c.group, c.properties as Partial<GroupCommon>) };
+    case 'setGroupState': {
+      // PersistentState first (a configuration change, so a plan made right after sees it), then the group operation acts on it.
+      for (const r of Object.keys(c.persistentStates)) await api.setResourceProperties(r, { PersistentState: c.to === 'online' ? 1 : 0 });
+      await (c.to === 'online' ? api.onlineGroup(c.group) : api.offlineGroup(c.group));
+      return {
+        what: `restore the state of group ${c.group}`,
+        run: async () => {
+          for (const [r, ps] of Object.entries(c.persistentStates)) await api.setResourceProperties(r, { PersistentState: ps });
+          if (c.from !== 'mixed') await (c.from === 'online' ? api.onlineGroup(c.group) : api.offlineGroup(c.group));
+        },
+      };
+    }
     case 'leftAlone':
       return undefined;
   }

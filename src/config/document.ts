@@ -17,7 +17,13 @@ export interface ResourceSpec {
   dependencies?: string;
 }
 
+/** A group's desired state: every resource's PersistentState (online 1, offline 0). */
+export type GroupState = 'online' | 'offline';
+export const GROUP_STATES: readonly GroupState[] = ['online', 'offline'];
+
 export interface GroupSpec {
+  /** Absent: each resource's own PersistentState (default 1) decides. */
+  state?: GroupState;
   properties?: Partial<GroupCommon>;
   resources?: Record<string, ResourceSpec>;
 }
@@ -89,11 +95,15 @@ function checkShape(raw: unknown, problems: string[]): ConfigDocument | undefine
 function checkGroup(gname: string, g: unknown, problems: string[]): GroupSpec | undefined {
   const here = at('groups', gname);
   if (!isMap(g)) {
-    problems.push(`${here}: must be a map with "properties" and "resources"`);
+    problems.push(`${here}: must be a map with "state", "properties" and "resources"`);
     return undefined;
   }
-  for (const k of Object.keys(g)) if (!['properties', 'resources'].includes(k)) problems.push(`${here}.${k}: unknown field (known: properties, resources)`);
+  for (const k of Object.keys(g)) if (!['state', 'properties', 'resources'].includes(k)) problems.push(`${here}.${k}: unknown field (known: state, properties, resources)`);
   const spec: GroupSpec = {};
+  if (g.state !== undefined && g.state !== null) {
+    if (!GROUP_STATES.includes(g.state as GroupState)) problems.push(`${here}.state: must be ${GROUP_STATES.join(' or ')}, got ${JSON.stringify(g.state)}`);
+    else spec.state = g.state as GroupState;
+  }
   if (g.properties !== undefined) {
     if (!isMap(g.properties)) problems.push(`${here}.properties: must be a map of property name to value`);
     else spec.properties = g.properties as Partial<GroupCommon>;

@@ -5,12 +5,19 @@
 // Rules (docs/configuration.md): properties listed in the file are set;
 // properties left out return to their defaults (those without a default, such
 // as FailoverThreshold, are left as they are); parameters left out are left as
-// they are; a resource without "dependencies" has none. Groups and resources
+// they are; a resource without "dependencies" has none. A group's `state`
+// (online/offline) is every resource's PersistentState; a group whose existing
+// resources differ gets one setGroupState change (the API's online/offline
+// group, which sets PersistentState and acts on it). Groups and resources
 // missing from the file are deleted only with --prune.
+//
+// New groups come group by group (the group, its resources, their
+// dependencies), so an apply interrupted part-way leaves whole groups behind,
+// and running it again plans only what remains.
 import { ClusterError } from '../model/errors.ts';
 import { groupCommonProperties, propertyIndex, resourceCommonProperties, type PropertyDescriptor, type PropertyValue } from '../model/properties.ts';
 import { providersOf, parseDependencies } from '../model/dependency.ts';
-import type { ConfigDocument, ResourceSpec } from './document.ts';
+import type { ConfigDocument, GroupState, ResourceSpec } from './document.ts';
 import { canonicalDependencies, sameValue, type RunningCluster } from './running.ts';
 
 export type ValueChanges = Record<string, { from: PropertyValue | undefined; to: PropertyValue }>;
@@ -26,6 +33,8 @@ export type Change =
   | { op: 'setDependencies'; resource: string; from: string; to: string }
   | { op: 'deleteResource'; resource: string; group: string; spec: ResourceSpec }
   | { op: 'deleteGroup'; group: string; properties: Record<string, PropertyValue> }
+  /** `persistentStates`: the group's existing resources and their PersistentState now (what an undo restores). */
+  | { op: 'setGroupState'; group: string; from: GroupState | 'mixed'; to: GroupState; persistentStates: Record<string, 0 | 1> }
   | { op: 'leftAlone'; object: 'group' | 'resource'; name: string };
 
 export interface PlanOptions {
@@ -53,7 +62,26 @@ function resourcesOf(doc: ConfigDocument): Map<string, { group: string; spec: Re
   return out;
 }
 
-export function planApply(desired: ConfigDocument, running: RunningCluster, options: PlanOptions = {}): Change[] {
+/** PersistentState of every resource of a group with a `state`. */
+const persistentStateOf = (state: GroupState): 0 | 1 => (state === 'online' ? 1 : 0);
+
+/** The file with each group's `state` written into its resources' PersistentState. */
+function withGroupStates(doc: ConfigDocument): ConfigDocument {
+  const groups: ConfigDocument['groups'] = {};
+  for (const [gname, g] of Object.entries(doc.groups)) {
+    if (g.state === undefined || !g.resources) {
+      groups[gname] = g;
+      continue;
+    }
+    const ps = persistentStateOf(g.state);
+    const resources = Object.fromEntries(Object.entries(g.resources).map(([r, spec]) => [r, { ...spec, properties: { ...spec.properties, PersistentState: ps } }]));
+    groups[gname] = { ...g, resources };
+  }
+  return { ...doc, groups };
+}
+
+export function planApply(file: ConfigDocument, running: RunningCluster, options: PlanOptions = {}): Change[] {
+  const desired = withGroupStates(file);
   const current = running.full;
   const want = resourcesOf(desired);
   const have = resourcesOf(current);
@@ -67,9 +95,29 @@ export function planApply(desired: ConfigDocument, running: RunningCluster, opti
     }
   }
 
-  // 1. Groups to create.
+  const createResource = (rname: string, w: { group: string; spec: ResourceSpec }): Change => ({
+    op: 'createResource',
+    resource: rname,
+    group: w.group,
+    type: w.spec.type,
+    properties: { ...(w.spec.properties as Record<string, PropertyValue> | undefined) },
+    parameters: { ...w.spec.parameters },
+  });
+
+  // 1. Groups to create. One that no existing resource moves into comes whole:
+  //    the group, its resources, then their dependencies (all inside the group).
+  const done = new Set<string>();
   for (const [gname, g] of Object.entries(desired.groups)) {
-    if (!current.groups[gname]) changes.push({ op: 'createGroup', group: gname, properties: { ...(g.properties as Record<string, PropertyValue> | undefined) } });
+    if (current.groups[gname]) continue;
+    changes.push({ op: 'createGroup', group: gname, properties: { ...(g.properties as Record<string, PropertyValue> | undefined) } });
+    const members = Object.keys(g.resources ?? {});
+    if (members.some((r) => have.has(r))) continue;
+    for (const r of members) changes.push(createResource(r, want.get(r)!));
+    for (const r of members) {
+      const to = canonicalDependencies(want.get(r)!.spec.dependencies);
+      if (to !== '') changes.push({ op: 'setDependencies', resource: r, from: '', to });
+      done.add(r);
+    }
   }
 
   // 2. Resources changing group: they, and whatever depends on them now, lose their dependencies for the move.
@@ -85,29 +133,35 @@ export function planApply(desired: ConfigDocument, running: RunningCluster, opti
   for (const r of moving) changes.push({ op: 'changeGroup', resource: r, from: have.get(r)!.group, to: want.get(r)!.group });
 
   // 3. Resources to create (dependencies come last, when every provider exists).
-  for (const [rname, w] of want) {
-    if (have.has(rname)) continue;
-    changes.push({
-      op: 'createResource',
-      resource: rname,
-      group: w.group,
-      type: w.spec.type,
-      properties: { ...(w.spec.properties as Record<string, PropertyValue> | undefined) },
-      parameters: { ...w.spec.parameters },
-    });
-  }
+  for (const [rname, w] of want) if (!have.has(rname) && !done.has(rname)) changes.push(createResource(rname, w));
 
-  // 4. Properties and parameters of what exists.
+  // 4. Properties and parameters of what exists. PersistentState of a group with
+  //    a state changes through its setGroupState (7), not resource by resource.
+  const groupStates: Change[] = [];
   for (const [gname, g] of Object.entries(desired.groups)) {
     const cur = current.groups[gname];
-    if (!cur) continue;
-    const c = propertyChanges(g.properties ?? {}, cur.properties ?? {}, groupCommonProperties, true);
-    if (Object.keys(c).length > 0) changes.push({ op: 'setGroupProperties', group: gname, changes: c });
+    if (cur) {
+      const c = propertyChanges(g.properties ?? {}, cur.properties ?? {}, groupCommonProperties, true);
+      if (Object.keys(c).length > 0) changes.push({ op: 'setGroupProperties', group: gname, changes: c });
+    }
+    const state = file.groups[gname]?.state;
+    if (state === undefined) continue;
+    const persistentStates: Record<string, 0 | 1> = {};
+    for (const r of Object.keys(g.resources ?? {})) {
+      const ps = have.get(r)?.spec.properties?.PersistentState;
+      if (ps !== undefined) persistentStates[r] = ps;
+    }
+    const existing = Object.values(persistentStates);
+    if (existing.every((ps) => ps === persistentStateOf(state))) continue;
+    const from = existing.every((ps) => ps === 1) ? 'online' : existing.every((ps) => ps === 0) ? 'offline' : 'mixed';
+    groupStates.push({ op: 'setGroupState', group: gname, from, to: state, persistentStates });
   }
+  const stateSetByGroup = new Set(groupStates.map((c) => (c.op === 'setGroupState' ? c.group : '')));
   for (const [rname, w] of want) {
     const h = have.get(rname);
     if (!h) continue;
     const c = propertyChanges(w.spec.properties ?? {}, h.spec.properties ?? {}, resourceCommonProperties, true);
+    if (stateSetByGroup.has(w.group)) delete c.PersistentState;
     if (Object.keys(c).length > 0) changes.push({ op: 'setResourceProperties', resource: rname, changes: c });
     const p = propertyChanges(w.spec.parameters ?? {}, h.spec.parameters ?? {}, schemaOf(w.spec.type), false);
     if (Object.keys(p).length > 0) changes.push({ op: 'setParameters', resource: rname, changes: p });
@@ -115,6 +169,7 @@ export function planApply(desired: ConfigDocument, running: RunningCluster, opti
 
   // 5. Dependencies.
   for (const [rname, w] of want) {
+    if (done.has(rname)) continue;
     const to = canonicalDependencies(w.spec.dependencies);
     const from = cleared.has(rname) ? '' : canonicalDependencies(have.get(rname)?.spec.dependencies);
     if (to !== from) changes.push({ op: 'setDependencies', resource: rname, from, to });
@@ -133,6 +188,9 @@ export function planApply(desired: ConfigDocument, running: RunningCluster, opti
     for (const g of unmentionedGroups) changes.push({ op: 'leftAlone', object: 'group', name: g });
     for (const [rname] of unmentioned) if (desired.groups[have.get(rname)!.group]) changes.push({ op: 'leftAlone', object: 'resource', name: rname });
   }
+
+  // 7. Group states last, when every resource of the group is in place.
+  changes.push(...groupStates);
   return changes;
 }
 
@@ -176,6 +234,8 @@ export function describeChange(c: Change): string {
       return `- group ${q(c.group)}`;
     case 'leftAlone':
       return `= ${c.object} ${q(c.name)} is not in the file: left alone (--prune deletes it)`;
+    case 'setGroupState':
+      return `~ group ${q(c.group)}: state ${c.from} -> ${c.to}`;
   }
 }
 

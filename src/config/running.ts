@@ -5,7 +5,7 @@ import type { ClusterApi } from '../api/types.ts';
 import type { ResourceTypeDescriptor } from '../model/objects.ts';
 import { formatDependencies, parseDependencies } from '../model/dependency.ts';
 import { groupCommonProperties, propertyIndex, resourceCommonProperties, type PropertyDescriptor, type PropertyValue } from '../model/properties.ts';
-import { CONFIG_VERSION, type ConfigDocument, type GroupSpec } from './document.ts';
+import { CONFIG_VERSION, type ConfigDocument, type GroupSpec, type GroupState } from './document.ts';
 
 export interface RunningCluster {
   /** Every property and parameter as the cluster holds it. */
@@ -54,16 +54,26 @@ function withoutDefaults(values: Readonly<Record<string, unknown>>, schema: read
   return out;
 }
 
-/** The export form: only non-default properties and parameters; empty sections left out. */
+/** A group's state when every resource has the same PersistentState (1: online, 0: offline); else none. */
+export function groupState(g: GroupSpec): GroupState | undefined {
+  const states = new Set(Object.values(g.resources ?? {}).map((r) => r.properties?.PersistentState ?? 1));
+  if (states.size !== 1) return undefined;
+  return states.has(1) ? 'online' : 'offline';
+}
+
+/** The export form: each group's state where its resources agree, only non-default properties and parameters; empty sections left out. */
 export function toExport(running: RunningCluster): ConfigDocument {
   const groups: Record<string, GroupSpec> = {};
   for (const [gname, g] of Object.entries(running.full.groups)) {
     const spec: GroupSpec = {};
+    const state = groupState(g);
+    if (state !== undefined) spec.state = state;
     const props = withoutDefaults(g.properties ?? {}, groupCommonProperties);
     if (Object.keys(props).length > 0) spec.properties = props as GroupSpec['properties'];
     for (const [rname, r] of Object.entries(g.resources ?? {})) {
       const schema = running.types.find((t) => t.name === r.type)?.privateProperties ?? [];
       const rprops = withoutDefaults(r.properties ?? {}, resourceCommonProperties);
+      if (state !== undefined) delete rprops.PersistentState; // the group's state says it
       const params = withoutDefaults(r.parameters ?? {}, schema);
       (spec.resources ??= {})[rname] = {
         type: r.type,

@@ -80,6 +80,9 @@ export function validateConfig(doc: ConfigDocument, context: ValidationContext):
     for (const [rname, r] of Object.entries(g.resources ?? {})) {
       const robj = `resource ${q(rname)}`;
       const rprops = (r.properties ?? {}) as Record<string, unknown>;
+      if (g.state !== undefined && rprops.PersistentState !== undefined && rprops.PersistentState !== (g.state === 'online' ? 1 : 0)) {
+        add('error', robj, `PersistentState ${String(rprops.PersistentState)} contradicts its group's state: ${g.state} (leave PersistentState out: the group's state sets it)`, 'ERROR_INVALID_PARAMETER');
+      }
       const rerr = validateProperties(robj, resourceCommonProperties, rprops);
       if (rerr) add('error', robj, rerr.message, rerr.name);
       checkOwners(robj, 'PossibleOwners', rprops.PossibleOwners);

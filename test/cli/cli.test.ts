@@ -168,3 +168,28 @@ test('cluster selection: --cluster beats FAILOVER_URL beats the local api.json; 
   const flagWins = await connectFromEnvironment({ dataDir: dir, cluster: 'http://127.0.0.1:9' }, { FAILOVER_URL: server.url, FAILOVER_TOKEN: 'F' });
   await assert.rejects(flagWins.getCluster(), { name: 'ERROR_CLUSTER_NODE_UNREACHABLE' });
 });
+
+test('apply of a large file: the plan is summed up, progress goes to stderr, and a second run says nothing remains', async (t) => {
+  const mem = await cluster(t);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'failover-apply-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const lines = ['version: 1', 'groups:'];
+  for (let i = 0; i < 60; i++) lines.push(`  G${i}:`, `    state: ${i % 10 === 0 ? 'offline' : 'online'}`, `    resources: { G${i}a: { type: Dummy }, G${i}b: { type: Dummy, dependencies: "[G${i}a]" } }`);
+  fs.writeFileSync(path.join(dir, 'big.yaml'), `${lines.join('\n')}\n`);
+  const first = await runCli(mem, ['apply', '-f', 'big.yaml'], dir);
+  assert.equal(first.code, 0, first.err);
+  assert.match(first.out, /240 change\(s\) remain to make the cluster match the file/);
+  assert.match(first.out, /60 {2}groups to create/);
+  assert.match(first.out, /120 {2}resources to create/);
+  assert.doesNotMatch(first.out, /\+ resource "G0a"/, 'a large plan is not listed line by line');
+  assert.match(first.out, /Applied 240 change\(s\)\./);
+  // Not a terminal: plain progress lines, the last one complete.
+  assert.match(first.err, /apply: 100\/240 changes \(41%\), batch 1\/3/);
+  assert.match(first.err, /apply: 240\/240 changes \(100%\), batch 3\/3/);
+  assert.equal((await mem.getResource('G10a')).common.PersistentState, 0);
+  const again = await runCli(mem, ['apply', '-f', 'big.yaml'], dir);
+  assert.match(again.out, /No changes: the cluster matches the file\./);
+  const exported = await runCli(mem, ['export'], dir);
+  assert.match(exported.out, /G10:\n {4}state: offline/);
+  assert.match(exported.out, /G11:\n {4}state: online/);
+});

@@ -8,7 +8,8 @@ import { parseConfig, stringifyConfig } from '../../src/config/document.ts';
 import { readRunning, toExport } from '../../src/config/running.ts';
 import { validateConfig } from '../../src/config/validate.ts';
 import { describeChange, isNoOp, planApply } from '../../src/config/plan.ts';
-import { applyPlan } from '../../src/config/apply.ts';
+import { applyPlan, type ApplyProgress } from '../../src/config/apply.ts';
+import { ClusterError } from '../../src/model/errors.ts';
 import { memoryApiDefaultTypes } from '../../src/api/memory.ts';
 
 const sample = `
@@ -173,4 +174,88 @@ test('a resource whose type differs from the cluster\'s is refused before anythi
   await apply(api, sample);
   const running = await readRunning(api);
   assert.throws(() => planApply(parseConfig(sample.replace('type: Generic Application', 'type: Dummy')), running), /type cannot change/);
+});
+
+test('state: online/offline per group is parsed, checked against the resources, applied and exported back', async (t) => {
+  assert.throws(() => parseConfig('version: 1\ngroups:\n  G: { state: up }\n'), /groups\.G\.state: must be online or offline, got "up"/);
+  const contradiction = validateConfig(parseConfig('version: 1\ngroups:\n  G:\n    state: offline\n    resources:\n      R: { type: Dummy, properties: { PersistentState: 1 } }\n'), {});
+  assert.ok(contradiction.some((f) => f.severity === 'error' && /contradicts its group's state: offline/.test(f.message)));
+
+  const api = fresh(t);
+  const text = `
+version: 1
+groups:
+  On:
+    state: online
+    resources: { On1: { type: Dummy }, On2: { type: Dummy, dependencies: "[On1]" } }
+  Off:
+    state: offline
+    resources: { Off1: { type: Dummy }, Off2: { type: Dummy } }
+  Mixed:
+    resources: { M1: { type: Dummy }, M2: { type: Dummy, properties: { PersistentState: 0 } } }
+`;
+  await apply(api, text);
+  const ps = async (r: string) => (await api.getResource(r)).common.PersistentState;
+  assert.deepEqual(await Promise.all(['On1', 'On2', 'Off1', 'Off2', 'M1', 'M2'].map(ps)), [1, 1, 0, 0, 1, 0]);
+  const exported = toExport(await readRunning(api));
+  assert.equal(exported.groups.On!.state, 'online');
+  assert.equal(exported.groups.Off!.state, 'offline');
+  assert.equal(exported.groups.Mixed!.state, undefined, 'resources disagree: each keeps its own PersistentState');
+  assert.equal(exported.groups.Off!.resources!.Off1!.properties, undefined, 'the state says it; no PersistentState per resource');
+  assert.deepEqual(planApply(parseConfig(stringifyConfig(exported)), await readRunning(api)), []);
+
+  // Turning a group offline is one group operation, not one change per resource.
+  const flipped = planApply(parseConfig(text.replace('state: online', 'state: offline')), await readRunning(api));
+  assert.deepEqual(flipped.map(describeChange), ['~ group "On": state online -> offline']);
+  await applyPlan(api, flipped);
+  assert.deepEqual(await Promise.all(['On1', 'On2'].map(ps)), [0, 0]);
+  assert.ok(isNoOp(planApply(parseConfig(text.replace('state: online', 'state: offline')), await readRunning(api))));
+});
+
+test('new groups are planned whole, one after the other: the group, its resources, their dependencies', async (t) => {
+  const api = fresh(t);
+  const changes = planApply(parseConfig('version: 1\ngroups:\n  A: { resources: { A1: { type: Dummy }, A2: { type: Dummy, dependencies: "[A1]" } } }\n  B: { resources: { B1: { type: Dummy } } }\n'), await readRunning(api));
+  assert.deepEqual(changes.map(describeChange), ['+ group "A"', '+ resource "A1" (Dummy) in group "A"', '+ resource "A2" (Dummy) in group "A"', '~ resource "A2": dependencies "" -> "[A1]"', '+ group "B"', '+ resource "B1" (Dummy) in group "B"']);
+});
+
+/** n groups of three resources, the third depending on the other two. */
+function manyGroups(n: number): string {
+  const lines = ['version: 1', 'groups:'];
+  for (let i = 0; i < n; i++) lines.push(`  G${i}: { resources: { G${i}a: { type: Dummy }, G${i}b: { type: Dummy }, G${i}c: { type: Dummy, dependencies: "[G${i}a] and [G${i}b]" } } }`);
+  return `${lines.join('\n')}\n`;
+}
+
+test('a large apply runs in batches with progress; a refusal undoes only its batch, and running it again makes what remains', async (t) => {
+  const api = fresh(t);
+  const text = manyGroups(30); // 30 x (group + 3 resources + 1 dependency) = 150 changes
+  const changes = planApply(parseConfig(text), await readRunning(api));
+  assert.equal(changes.length, 150);
+  // The cluster refuses resource G25b (say, a store hiccup): batch 3 (changes 101-150) stops there.
+  let refuse = true;
+  const flaky = new Proxy(api, {
+    get(target, prop, receiver) {
+      if (prop === 'createResource' && refuse) {
+        return (name: string, ...rest: unknown[]) => (name === 'G25b' ? Promise.reject(new ClusterError('ERROR_CLUSTER_NODE_NOT_READY', 'the cluster is busy')) : target.createResource(name, ...(rest as [string, string])));
+      }
+      return Reflect.get(target, prop, receiver);
+    },
+  });
+  const seen: ApplyProgress[] = [];
+  await assert.rejects(applyPlan(flaky, changes, { batchChangesMax: 50, onProgress: (p) => seen.push(p) }), (e: any) => {
+    assert.equal(e.name, 'ERROR_CLUSTER_NODE_NOT_READY');
+    assert.match(e.message, /apply stopped at createResource "G25b"/);
+    assert.match(e.message, /100 change\(s\) of earlier batches stay applied: run apply again to make the 50 that remain/);
+    assert.equal(e.failure.applied, 100);
+    return true;
+  });
+  assert.deepEqual(seen.map((p) => [p.done, p.total, p.batch, p.batches]), [[50, 150, 1, 3], [100, 150, 2, 3]]);
+  assert.equal((await api.listGroups()).length, 20, 'two batches of whole groups stay; the third was undone');
+  // Running apply again plans only the rest, and then nothing.
+  refuse = false;
+  const rest = planApply(parseConfig(text), await readRunning(api));
+  assert.equal(rest.filter((c) => c.op === 'createGroup').length, 10);
+  await applyPlan(api, rest);
+  assert.equal((await api.listGroups()).length, 30);
+  assert.equal((await api.getResource('G29c')).dependencies, '[G29a] and [G29b]');
+  assert.ok(isNoOp(planApply(parseConfig(text), await readRunning(api))));
 });

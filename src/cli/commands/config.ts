@@ -4,6 +4,8 @@ import type { Command } from 'commander';
 import { ClusterError, isClusterError } from '../../model/errors.ts';
 import type { ConfigDocument } from '../../config/document.ts';
 import type { Finding, ValidationContext } from '../../config/validate.ts';
+import type { Change } from '../../config/plan.ts';
+import type { ApplyProgress } from '../../config/apply.ts';
 import { act, jsonReplacer, table, withClusterOptions, type CliDeps, type Ctx } from '../kit.ts';
 import { exitCodes } from '../exit-codes.ts';
 import type { ClusterApi } from '../../api/types.ts';
@@ -54,6 +56,63 @@ async function runtimeFindings(api: ClusterApi): Promise<Finding[]> {
   return out;
 }
 
+/** Plans longer than this are summed up by kind instead of listed line by line (except with --dry-run). */
+const APPLY_LIST_CHANGES_MAX = 200;
+/** Without a terminal, a progress line at most every this many percent. */
+const PROGRESS_LINE_PERCENT_STEP = 10;
+
+const changeKinds: Record<Change['op'], string> = {
+  createGroup: 'groups to create',
+  createResource: 'resources to create',
+  setDependencies: 'dependency expressions to set',
+  clearDependencies: 'dependency expressions to clear',
+  changeGroup: 'resources to move to another group',
+  setGroupProperties: 'groups to change',
+  setResourceProperties: 'resources to change',
+  setParameters: 'resources whose parameters change',
+  setGroupState: 'groups to bring online or offline',
+  deleteResource: 'resources to delete',
+  deleteGroup: 'groups to delete',
+  leftAlone: 'objects not in the file, left alone',
+};
+
+function summarize(changes: readonly Change[]): string {
+  const counts = new Map<Change['op'], number>();
+  for (const c of changes) counts.set(c.op, (counts.get(c.op) ?? 0) + 1);
+  const lines = [...counts].map(([op, n]) => `  ${String(n).padStart(6)}  ${changeKinds[op]}`);
+  const real = changes.filter((c) => c.op !== 'leftAlone').length;
+  return `${real} change(s) remain to make the cluster match the file (--dry-run lists them):\n${lines.join('\n')}`;
+}
+
+/**
+ * Progress of an apply on standard error: one line redrawn in place on a
+ * terminal, else a plain line every PROGRESS_LINE_PERCENT_STEP percent.
+ */
+function progressReporter(ctx: Ctx, startedAt: number): { update: (p: ApplyProgress) => void; end: () => void } {
+  const tty = process.stderr.isTTY === true;
+  let lastStep = -1;
+  let drawn = false;
+  return {
+    update(p) {
+      const percent = Math.floor((p.done / p.total) * 100);
+      const seconds = ((ctx.deps.clock.now() - startedAt) / 1000).toFixed(1);
+      const text = `apply: ${p.done}/${p.total} changes (${percent}%), batch ${p.batch}/${p.batches}, ${seconds} s`;
+      if (tty) {
+        const width = 30;
+        const filled = Math.round((p.done / p.total) * width);
+        ctx.deps.io.err(`\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${text}`);
+        drawn = true;
+      } else if (Math.floor(percent / PROGRESS_LINE_PERCENT_STEP) > lastStep || p.done === p.total) {
+        lastStep = Math.floor(percent / PROGRESS_LINE_PERCENT_STEP);
+        ctx.deps.io.err(`${text}\n`);
+      }
+    },
+    end() {
+      if (drawn) ctx.deps.io.err('\n');
+    },
+  };
+}
+
 export function registerConfig(program: Command, deps: CliDeps): void {
   withClusterOptions(
     program
@@ -61,7 +120,7 @@ export function registerConfig(program: Command, deps: CliDeps): void {
       .requiredOption('-f, --file <file>', 'the configuration file (YAML, see docs/configuration.md)')
       .option('--dry-run', 'print the changes without making them')
       .option('--prune', 'also delete groups and resources the file does not mention')
-      .description('Create or update groups, resources, properties, parameters and dependencies to match a file. The whole file is checked first and nothing changes if anything is wrong; a change the cluster refuses undoes the ones before it. Applying the same file again changes nothing.')
+      .description('Create or update groups, resources, properties, parameters, dependencies and group states (state: online/offline) to match a file. The whole file is checked first and nothing changes if anything is wrong. Changes are made in batches of 100 with progress on standard error; a change the cluster refuses undoes its batch, earlier batches stay, and running apply again (also after an interruption) makes only what remains. Applying the same file again changes nothing.')
       .addHelpText('after', '\nExample:\n  failover apply -f cluster.yaml --dry-run\n  failover apply -f cluster.yaml'),
   ).action(
     act(deps, async (ctx) => {
@@ -79,14 +138,24 @@ export function registerConfig(program: Command, deps: CliDeps): void {
       const changes = planApply(desired, running, { prune: o.prune === true });
       const real = changes.filter((c) => c.op !== 'leftAlone');
       if (ctx.json && o.dryRun) return ctx.emitJson({ dryRun: true, changes });
-      if (!ctx.json) for (const c of changes) ctx.say(describeChange(c));
+      if (!ctx.json) {
+        // A large plan (a first apply, or what an interrupted one left) is summed up; --dry-run lists it all.
+        if (o.dryRun || changes.length <= APPLY_LIST_CHANGES_MAX) for (const c of changes) ctx.say(describeChange(c));
+        else ctx.say(summarize(changes));
+      }
       if (isNoOp(changes)) {
         if (ctx.json) ctx.emitJson({ applied: 0, changes: [] });
         else ctx.say('No changes: the cluster matches the file.');
         return;
       }
       if (o.dryRun) return ctx.say(`\n${real.length} change(s) would be made (dry run).`);
-      const result = await applyPlan(api, changes);
+      const progress = progressReporter(ctx, ctx.deps.clock.now());
+      let result;
+      try {
+        result = await applyPlan(api, changes, { onProgress: progress.update });
+      } finally {
+        progress.end();
+      }
       if (ctx.json) ctx.emitJson({ applied: result.applied, changes: real });
       else ctx.say(`\nApplied ${real.length} change(s).`);
     }),
