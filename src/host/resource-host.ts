@@ -12,28 +12,38 @@
 //   with ERROR_EXCEPTION_IN_RESOURCE_CALL (5930).
 // - A call still running after the resource's DeadlockTimeout (answered or
 //   not) means the host it runs in is deadlocked. As RHS does, every call in
-//   flight in that host is answered ERROR_RESOURCE_CALL_TIMED_OUT (5910), the
-//   host is replaced by a fresh one, and the offending resource runs in a host
-//   of its own from then on.
+//   flight in that host is answered ERROR_RESOURCE_CALL_TIMED_OUT (5910) and
+//   the host is killed and replaced by a fresh one; a resource that has
+//   deadlocked its host deadlocksBeforeIsolation times runs in a host of its
+//   own from then on. SeparateMonitor=1 gives a resource its own host from
+//   the start. Health checks of other resources caught in the deadlocked
+//   host are not failed (their resources' health is unknown, not bad): they
+//   run again in the new host.
 //
-// Isolation given: a "host" here is an isolation unit inside this process —
-// bookkeeping of which resources share fate, plus the abort signals of its
-// calls. Replacing a deadlocked unit abandons its calls (their late results
-// are ignored and their signals aborted) and keeps new calls of the offending
-// resource apart from the others, but in-process code that ignores its signal
-// keeps its promise (and any CPU it burns) until it returns. Running units in
-// child processes that can really be killed is the next step.
+// Where entry points run: with the `processes` option, each host is a child
+// process (process-host.ts, host-process.ts) for every type that can run
+// there (its definition names its module); killing a deadlocked host really
+// stops its code, and a type that blocks its thread stalls only its host,
+// never the node or its API. Types without a module (those sharing in-process
+// state with the node), and every type without the option (the simulator,
+// tests on a virtual clock), run in this process: there a "host" is only
+// bookkeeping of which resources share fate plus the abort signals of their
+// calls, and code that ignores its signal keeps running until it returns.
 import type { Clock, TimerHandle } from '../model/clock.ts';
 import { assert, clusterError, isClusterError, type ClusterErrorValue } from '../model/errors.ts';
 import { messages, type LogMessage } from '../model/messages.ts';
 import { defaultsOf, type PropertyValue } from '../model/properties.ts';
-import type { EntryPointContext, ResourceType, ResourceTypeRegistry, ResourceTypeServices } from '../types/resource-type.ts';
+import type { EntryPointContext, ResourceType, ResourceTypeDefinition, ResourceTypeRegistry, ResourceTypeServices } from '../types/resource-type.ts';
 import type { CallEffect, CallId, CallResult } from './calls.ts';
+import { HostProcess, type HostProcessOptions } from './process-host.ts';
+import type { RemoteOutcome } from './protocol.ts';
 
 /** The host's own limits; deadlines and DeadlockTimeout come with each resource. */
 export const resourceHostLimits = {
   /** An online/offline running longer than this is reported 'pending' (WSFC answers ERROR_IO_PENDING). */
   pendingReportAfterMs: 500,
+  /** A resource that deadlocked its host this many times runs in a host of its own (WSFC isolates a repeat offender). */
+  deadlocksBeforeIsolation: 2,
 } as const;
 
 /** What the host needs to know about a resource to call into its type. */
@@ -45,6 +55,8 @@ export interface HostedResource {
   readonly deadlockTimeoutMs: number;
   /** The group's ownership epoch (fencing token). */
   readonly epoch: number;
+  /** The resource's SeparateMonitor common property: run it in a host of its own. */
+  readonly separateMonitor?: boolean;
 }
 
 export interface ResourceDirectory {
@@ -62,6 +74,8 @@ export interface DeadlockReport {
   readonly resources: readonly string[];
   /** The host the offending resource runs in from now on. */
   readonly newHostId: number;
+  /** Whether the offender now runs in a host of its own. */
+  readonly isolated: boolean;
 }
 
 export interface ResourceHostOptions {
@@ -75,6 +89,13 @@ export interface ResourceHostOptions {
   readonly onResult?: (result: CallResult) => void;
   readonly onDeadlock?: (report: DeadlockReport) => void;
   readonly pendingReportAfterMs?: number;
+  readonly deadlocksBeforeIsolation?: number;
+  /**
+   * Run each host as a child process, for the types whose definition names
+   * their module. Only with a real clock: deadlines are this clock's, the
+   * processes' time is the machine's.
+   */
+  readonly processes?: HostProcessOptions;
 }
 
 interface IsolationUnit {
@@ -83,6 +104,8 @@ interface IsolationUnit {
   readonly resources: Set<string>;
   readonly inFlight: Set<InFlightCall>;
   dead: boolean;
+  /** Its child process, once a call needed one. */
+  process?: HostProcess;
 }
 
 interface InFlightCall {
@@ -101,6 +124,8 @@ export class ResourceHost {
   private nextUnitId = 1;
   private shared: IsolationUnit;
   private readonly dedicated = new Map<string, IsolationUnit>();
+  /** Deadlocks each resource caused. */
+  private readonly deadlocks = new Map<string, number>();
   private stopped = false;
 
   constructor(private readonly options: ResourceHostOptions) {
@@ -112,9 +137,15 @@ export class ResourceHost {
     return this.unitFor(resource).id;
   }
 
-  /** Whether the resource was moved to a host of its own after a deadlock. */
+  /** Whether the resource runs in a host of its own (after deadlocks, or SeparateMonitor). */
   isIsolated(resource: string): boolean {
     return this.dedicated.has(resource);
+  }
+
+  /** The pid of the process a resource's calls run in now, if that host has one. */
+  hostPidOf(resource: string): number | undefined {
+    const p = this.unitFor(resource).process;
+    return p && !p.done ? p.pid : undefined;
   }
 
   /** Calls in flight (answered or not, not yet returned from the type). */
@@ -138,26 +169,30 @@ export class ResourceHost {
   call<Id extends CallId>(effect: CallEffect<Id>): Promise<CallResult<Id>> {
     assert(Number.isFinite(effect.deadlineMs) && effect.deadlineMs >= 0, `call effect deadlineMs must be a duration >= 0, got ${effect.deadlineMs}`);
     return new Promise<CallResult<Id>>((resolve) => {
-      const answerOnly = (result: CallResult<Id>): void => {
-        this.options.onResult?.(result);
-        resolve(result);
-      };
-      if (this.stopped) {
-        return answerOnly(failed(effect, clusterError('ERROR_CLUSTER_NODE_SHUTTING_DOWN', `${describeCall(effect)}: the resource host is stopped`)));
-      }
-      const hosted = this.options.directory.lookup(effect.resource);
-      if (!hosted) {
-        return answerOnly(failed(effect, clusterError('ERROR_RESOURCE_NOT_FOUND', `${describeCall(effect)}: resource ${JSON.stringify(effect.resource)} is not known to this node`)));
-      }
-      let type: ResourceType;
-      try {
-        type = this.typeInstance(hosted.type);
-      } catch (e) {
-        return answerOnly(failed(effect, this.errorOf(e, hosted.type, effect)));
-      }
       // Results built inside carry effect.callId, so they are CallResult<Id>.
-      this.start(effect, hosted, type, (r) => answerOnly(r as CallResult<Id>));
+      this.run(effect, (result) => {
+        this.options.onResult?.(result);
+        resolve(result as CallResult<Id>);
+      });
     });
+  }
+
+  private run(effect: CallEffect, answer: (r: CallResult) => void): void {
+    if (this.stopped) {
+      return answer(failed(effect, clusterError('ERROR_CLUSTER_NODE_SHUTTING_DOWN', `${describeCall(effect)}: the resource host is stopped`)));
+    }
+    const hosted = this.options.directory.lookup(effect.resource);
+    if (!hosted) {
+      return answer(failed(effect, clusterError('ERROR_RESOURCE_NOT_FOUND', `${describeCall(effect)}: resource ${JSON.stringify(effect.resource)} is not known to this node`)));
+    }
+    let runner: ResourceType | ResourceTypeDefinition;
+    try {
+      const definition = this.options.types.get(hosted.type);
+      runner = this.options.processes && definition.module ? definition : this.typeInstance(hosted.type);
+    } catch (e) {
+      return answer(failed(effect, this.errorOf(e, hosted.type, effect)));
+    }
+    this.start(effect, hosted, runner, answer);
   }
 
   /**
@@ -174,10 +209,12 @@ export class ResourceHost {
         c.abort.abort();
       }
       unit.inFlight.clear();
+      unit.process?.kill();
     }
   }
 
-  private start(effect: CallEffect, hosted: HostedResource, type: ResourceType, answer: (r: CallResult) => void): void {
+  /** Runs the call in this process (a type instance) or in the unit's host process (a definition with its module). */
+  private start(effect: CallEffect, hosted: HostedResource, runner: ResourceType | ResourceTypeDefinition, answer: (r: CallResult) => void): void {
     const { clock } = this.options;
     const unit = this.unitFor(effect.resource);
     unit.resources.add(effect.resource);
@@ -200,23 +237,40 @@ export class ResourceHost {
         }),
       );
     }
-    call.timers.push(
-      clock.setTimer(effect.deadlineMs, () => this.deadlinePassed(call)),
-      clock.setTimer(hosted.deadlockTimeoutMs, () => this.deadlocked(call)),
-    );
-    const ctx: EntryPointContext = {
-      resource: effect.resource,
-      parameters: { ...defaultsOf(type.descriptor.privateProperties), ...hosted.parameters },
-      signal: call.abort.signal,
-      deadlineMs: effect.deadlineMs,
-      epoch: hosted.epoch,
-      log: (message) => this.options.log({ level: 'INFO', component: 'RES', text: `${hosted.type} <${effect.resource}>: ${message}` }),
-    };
+    call.timers.push(clock.setTimer(effect.deadlineMs, () => this.deadlinePassed(call)));
+    const watchDeadlock = (): void => void call.timers.push(clock.setTimer(hosted.deadlockTimeoutMs, () => this.deadlocked(call)));
     let running: Promise<unknown>;
-    try {
-      running = Promise.resolve(invoke(type, effect, ctx));
-    } catch (e) {
-      running = Promise.reject(e); // an entry point that throws before returning its promise
+    if ('module' in runner && runner.module) {
+      const remote = this.processOf(unit).call({
+        resource: effect.resource,
+        type: hosted.type,
+        module: runner.module,
+        entryPoint: effect.entryPoint,
+        parameters: hosted.parameters,
+        deadlineMs: effect.deadlineMs,
+        epoch: hosted.epoch,
+        ...(effect.control ? { control: effect.control } : {}),
+      });
+      call.abort.signal.addEventListener('abort', remote.abort, { once: true });
+      // A host process that is still starting is not deadlocked (its start has a bound of its own).
+      void remote.sent.then((sent) => sent && unit.inFlight.has(call) && watchDeadlock());
+      running = remote.outcome.then((o) => (o.ok ? o.value : Promise.reject(new RemoteFailure(o))));
+    } else {
+      const type = runner as ResourceType;
+      const ctx: EntryPointContext = {
+        resource: effect.resource,
+        parameters: { ...defaultsOf(type.descriptor.privateProperties), ...hosted.parameters },
+        signal: call.abort.signal,
+        deadlineMs: effect.deadlineMs,
+        epoch: hosted.epoch,
+        log: (message) => this.logFor(hosted.type, effect.resource, message),
+      };
+      watchDeadlock();
+      try {
+        running = Promise.resolve(invoke(type, effect, ctx));
+      } catch (e) {
+        running = Promise.reject(e); // an entry point that throws before returning its promise
+      }
     }
     running.then(
       (value) => this.returned(call, value, undefined),
@@ -236,7 +290,7 @@ export class ResourceHost {
       this.options.log(messages.entryPointFailed(call.typeName, effect.resource, effect.entryPoint, error.name, error.code, error.message));
       return this.finish(call, failed(effect, error));
     }
-    if ((effect.entryPoint === 'looksAlive' || effect.entryPoint === 'isAlive') && value !== true) {
+    if (isHealthCheck(effect) && value !== true) {
       return this.finish(call, failed(effect, clusterError('ERROR_RESOURCE_FAILED', `${describeCall(effect)}: the resource is not alive`)));
     }
     this.finish(call, {
@@ -264,9 +318,14 @@ export class ResourceHost {
     unit.dead = true;
     const { effect } = call;
     this.options.log(messages.entryPointTimedOut(effect.resource, effect.entryPoint, call.deadlockTimeoutMs));
+    const rerun: InFlightCall[] = [];
     for (const c of unit.inFlight) {
       for (const t of c.timers) this.options.clock.clearTimer(t);
       c.abort.abort();
+      if (c !== call && !c.answered && isHealthCheck(c.effect)) {
+        rerun.push(c); // another resource's health is unknown, not failed: it is checked again in the new host
+        continue;
+      }
       const detail =
         c === call
           ? `${describeCall(c.effect)} exceeded its DeadlockTimeout of ${call.deadlockTimeoutMs} ms; resource host ${unit.id} is restarted`
@@ -274,17 +333,28 @@ export class ResourceHost {
       this.finish(c, failed(c.effect, clusterError('ERROR_RESOURCE_CALL_TIMED_OUT', detail)));
     }
     unit.inFlight.clear();
-    // Replace the dead unit; the offender gets a unit of its own.
+    unit.process?.kill();
+    // Replace the dead unit; a repeat offender gets a unit of its own.
+    const count = (this.deadlocks.get(effect.resource) ?? 0) + 1;
+    this.deadlocks.set(effect.resource, count);
+    const isolate = count >= (this.options.deadlocksBeforeIsolation ?? resourceHostLimits.deadlocksBeforeIsolation);
     if (unit.dedicatedTo === undefined) this.shared = this.newUnit(undefined);
-    const isolated = this.newUnit(effect.resource);
-    this.dedicated.set(effect.resource, isolated);
+    if (unit.dedicatedTo !== undefined || isolate) this.dedicated.set(effect.resource, this.newUnit(effect.resource));
+    const newHost = this.unitFor(effect.resource);
+    this.options.log({
+      level: 'WARN',
+      component: 'RHS',
+      text: `Resource host ${unit.id}${unit.process?.pid ? ` (pid ${unit.process.pid})` : ''} deadlocked on ${describeCall(effect)} (deadlock ${count} of this resource) and was killed; the resource now runs in host ${newHost.id}${newHost === this.shared ? '' : ' of its own'}.`,
+    });
+    for (const c of rerun) this.run(c.effect, c.answer);
     this.options.onDeadlock?.({
       hostId: unit.id,
       resource: effect.resource,
       entryPoint: effect.entryPoint,
       deadlockTimeoutMs: call.deadlockTimeoutMs,
       resources: [...unit.resources].sort(),
-      newHostId: isolated.id,
+      newHostId: newHost.id,
+      isolated: newHost !== this.shared,
     });
   }
 
@@ -295,7 +365,29 @@ export class ResourceHost {
   }
 
   private unitFor(resource: string): IsolationUnit {
-    return this.dedicated.get(resource) ?? this.shared;
+    const own = this.dedicated.get(resource);
+    if (own) return own;
+    if (!this.options.directory.lookup(resource)?.separateMonitor) return this.shared;
+    const unit = this.newUnit(resource);
+    this.dedicated.set(resource, unit);
+    return unit;
+  }
+
+  /** The unit's host process; a fresh one if it has none or the last one ended. */
+  private processOf(unit: IsolationUnit): HostProcess {
+    if (!unit.process || unit.process.done) {
+      const options = this.options.processes ?? {};
+      unit.process = new HostProcess(unit.id, options, {
+        readParameters: (resource) => this.options.services.clusterDatabase.readParameters(resource),
+        log: (type, resource, text) => this.logFor(type, resource, text),
+        exited: (pid, how) => this.options.log({ level: 'ERR', component: 'RHS', text: `Resource host ${unit.id} (pid ${pid}) ended unexpectedly (${how}); its calls failed.` }),
+      });
+    }
+    return unit.process;
+  }
+
+  private logFor(type: string, resource: string, text: string): void {
+    this.options.log({ level: 'INFO', component: 'RES', text: `${type} <${resource}>: ${text}` });
   }
 
   private newUnit(dedicatedTo: string | undefined): IsolationUnit {
@@ -304,9 +396,15 @@ export class ResourceHost {
 
   private errorOf(e: unknown, typeName: string, effect: CallEffect): ClusterErrorValue {
     if (isClusterError(e)) return e.toJSON();
-    const text = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+    if (e instanceof RemoteFailure && e.outcome.error) return e.outcome.error;
+    const text = e instanceof RemoteFailure ? (e.outcome.thrown ?? 'an unknown exception') : e instanceof Error ? `${e.name}: ${e.message}` : String(e);
     return clusterError('ERROR_EXCEPTION_IN_RESOURCE_CALL', `${typeName} <${effect.resource}>: ${effect.entryPoint} threw ${text}`);
   }
+}
+
+/** How an entry point failed in a host process. */
+class RemoteFailure {
+  constructor(readonly outcome: Extract<RemoteOutcome, { ok: false }>) {}
 }
 
 function invoke(type: ResourceType, effect: CallEffect, ctx: EntryPointContext): Promise<unknown> {
@@ -316,6 +414,10 @@ function invoke(type: ResourceType, effect: CallEffect, ctx: EntryPointContext):
     default:
       return type[effect.entryPoint](ctx);
   }
+}
+
+function isHealthCheck(effect: CallEffect): boolean {
+  return effect.entryPoint === 'looksAlive' || effect.entryPoint === 'isAlive';
 }
 
 function failed<Id extends CallId>(effect: CallEffect<Id>, error: ClusterErrorValue): CallResult<Id> {

@@ -21,6 +21,8 @@ export interface ResourceCommon {
   LooksAlivePollInterval?: number;
   IsAlivePollInterval?: number;
   DeadlockTimeout: number;
+  /** 1: the resource's entry points run in a resource host of their own. */
+  SeparateMonitor: 0 | 1;
   PossibleOwners: string[];
   Description: string;
 }

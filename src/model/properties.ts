@@ -30,6 +30,7 @@ export const resourceCommonProperties = [
   { name: 'LooksAlivePollInterval', kind: 'dword', min: 0, max: DWORD_MAX, description: 'ms between looksAlive checks; unset: the resource type default.' },
   { name: 'IsAlivePollInterval', kind: 'dword', min: 0, max: DWORD_MAX, description: 'ms between isAlive checks; unset: the resource type default.' },
   { name: 'DeadlockTimeout', kind: 'dword', default: 300_000, min: 1, max: DWORD_MAX, description: 'ms an entry point call may take before its resource host is considered deadlocked.' },
+  { name: 'SeparateMonitor', kind: 'dword', default: 0, values: [0, 1], description: "1: the resource's entry points run in a resource host process of their own." },
   { name: 'PossibleOwners', kind: 'multiString', default: [], description: 'Nodes that may host the resource; empty means every node.' },
   { name: 'Description', kind: 'string', default: '', description: 'Free text.' },
 ] as const satisfies readonly PropertyDescriptor[];

@@ -9,7 +9,7 @@ import { messages, type LogMessage } from '../model/messages.ts';
 import type { NodeConfig } from '../model/objects.ts';
 import type { PropertyValue } from '../model/properties.ts';
 import { createRcm, step, resourceStatus, type RcmEffect, type RcmInput, type RcmLimits, type RcmState, type StepResult } from '../rcm/index.ts';
-import { ResourceHost } from '../host/index.ts';
+import { ResourceHost, type HostProcessOptions } from '../host/index.ts';
 import type { ClusterResourceInfo, ResourceTypeRegistry } from '../types/index.ts';
 import type { ClusterLogWriter } from '../log/writer.ts';
 import { ClusterDatabase } from '../database/registry.ts';
@@ -71,6 +71,11 @@ export interface NodeAgentOptions {
    * every millisecond.
    */
   readonly processStalls?: StallMeter;
+  /**
+   * Run resource types in resource host processes (src/host), with these
+   * options; otherwise every entry point runs in this process. Needs a real clock.
+   */
+  readonly hostProcesses?: HostProcessOptions;
 }
 
 type AgentPhase = 'new' | 'running' | 'stopped';
@@ -139,10 +144,17 @@ export class NodeAgent {
         lookup: (resource) => {
           const r = this.rcm.config.resources.get(resource);
           if (!r) return undefined;
-          return { type: r.type, parameters: r.parameters, deadlockTimeoutMs: r.common.DeadlockTimeout, epoch: this.owned.get(r.group) ?? 0 };
+          return {
+            type: r.type,
+            parameters: r.parameters,
+            deadlockTimeoutMs: r.common.DeadlockTimeout,
+            epoch: this.owned.get(r.group) ?? 0,
+            separateMonitor: r.common.SeparateMonitor === 1,
+          };
         },
       },
       log: (m) => this.writeLog(m),
+      ...(options.hostProcesses ? { processes: { node: options.node.name, ...options.hostProcesses } } : {}),
       onResult: (r) => {
         // The final result also resolves call(); pending ones only come here.
         if (r.outcome === 'pending') this.dispatch({ type: 'callResult', now: this.clock.now(), resource: r.resource, callId: String(r.callId), outcome: 'pending' });

@@ -33,6 +33,8 @@ export interface LocalClusterOptions {
   readonly rcmLimits?: Partial<RcmLimits>;
   /** Nodes whose cluster API stays offline to resource types until bringApiOnline (the seed's start-up). */
   readonly holdApiOffline?: readonly string[];
+  /** Run resource types in resource host processes (a real clock only); default: in this process. */
+  readonly hostProcesses?: boolean;
 }
 
 export class LocalCluster {
@@ -115,6 +117,7 @@ export class LocalCluster {
       ...(this.options.rcmLimits ? { rcmLimits: this.options.rcmLimits } : {}),
       holdApiOffline: this.options.holdApiOffline?.includes(name) ?? false,
       ...(this.processStalls ? { processStalls: this.processStalls } : {}),
+      ...(this.options.hostProcesses ? { hostProcesses: {} } : {}),
     });
     this.agents.set(name, agent);
     await agent.start();

@@ -106,7 +106,9 @@ export async function startDistributedAgent(o: DistributedAgentOptions): Promise
       cleanups.push(() => w.shutdown('the agent did not start'));
     }
     const types = watchdog ? guardedResourceTypes(baseTypes, watchdog, node.name) : baseTypes;
-    const agent = new NodeAgent({ node, store, clock, types, log, limits, ...(watchdog ? { watchdog } : {}) });
+    // Resource host processes carry the watchdog's mark: it kills them, and all they started, with the rest.
+    const hostProcesses = { environment: watchdog ? [watchdog.markEnvironment] : [] };
+    const agent = new NodeAgent({ node, store, clock, types, log, limits, hostProcesses, ...(watchdog ? { watchdog } : {}) });
     await agent.start();
     cleanups.push(() => agent.stop({ graceful: false }));
 

@@ -4,7 +4,10 @@
 //
 //   <EntryPoint>DelayMs    the call takes this long (injected clock; ends early if aborted)
 //   <EntryPoint>Hang       1: never finishes until the call's signal aborts;
-//                          2: never finishes at all, ignoring the signal (deadlocked code)
+//                          2: never finishes at all, ignoring the signal (deadlocked code);
+//                          3: spins synchronously forever, blocking its thread (code stuck
+//                          in a loop or a native call) — only where the type runs in a
+//                          resource host process, which the node kills; refused elsewhere
 //   <EntryPoint>Fail       a WSFC error code to fail with (0: succeed)
 //   <EntryPoint>FailCount  fail only the first N calls (0: every call)
 //   LooksAliveResult / IsAliveResult   1 alive, 0 not
@@ -33,6 +36,7 @@ export const DUMMY_TYPE_NAME = 'Dummy';
 
 const HANG_UNTIL_ABORTED = 1;
 const HANG_FOREVER = 2;
+const SPIN_FOREVER = 3;
 
 export function capitalised(ep: EntryPoint): string {
   return ep[0]!.toUpperCase() + ep.slice(1);
@@ -42,7 +46,7 @@ function behaviourProperties(ep: EntryPoint): PropertyDescriptor[] {
   const E = capitalised(ep);
   return [
     { name: `${E}DelayMs`, kind: 'dword', default: 0, min: 0, description: `ms the ${ep} call takes.` },
-    { name: `${E}Hang`, kind: 'dword', default: 0, values: [0, HANG_UNTIL_ABORTED, HANG_FOREVER], description: `1: ${ep} hangs until its deadline aborts it; 2: ${ep} hangs forever, ignoring the deadline.` },
+    { name: `${E}Hang`, kind: 'dword', default: 0, values: [0, HANG_UNTIL_ABORTED, HANG_FOREVER, SPIN_FOREVER], description: `1: ${ep} hangs until its deadline aborts it; 2: ${ep} hangs forever, ignoring the deadline; 3: ${ep} spins forever, blocking its resource host process.` },
     { name: `${E}Fail`, kind: 'dword', default: 0, min: 0, description: `WSFC error code ${ep} fails with; 0 to succeed.` },
     { name: `${E}FailCount`, kind: 'dword', default: 0, min: 0, description: `Fail only the first N ${ep} calls; 0: every call.` },
   ];
@@ -94,6 +98,11 @@ export class DummyResourceType implements ResourceType {
     const hang = numberParam(ctx, `${E}Hang`);
     if (hang === HANG_FOREVER) await new Promise<never>(() => {});
     if (hang === HANG_UNTIL_ABORTED) await untilAborted(ctx.signal, what);
+    if (hang === SPIN_FOREVER) {
+      // Blocking the thread would stall the whole node where the type runs in its process.
+      if (!this.services.inHostProcess) throw new ClusterError('ERROR_NOT_SUPPORTED', `${what}: ${E}Hang=3 (spin forever) needs a resource host process`);
+      for (;;);
+    }
     const failCode = numberParam(ctx, `${E}Fail`);
     const failCount = numberParam(ctx, `${E}FailCount`);
     if (failCode !== 0 && (failCount === 0 || call <= failCount)) {
@@ -145,4 +154,5 @@ export class DummyResourceType implements ResourceType {
 export const dummyType: ResourceTypeDefinition = {
   descriptor: dummyDescriptor,
   create: (services) => new DummyResourceType(services),
+  module: { url: import.meta.url, export: 'dummyType' },
 };

@@ -250,4 +250,5 @@ export class GenericApplicationType implements ResourceType {
 export const genericApplicationType: ResourceTypeDefinition = {
   descriptor: genericApplicationDescriptor,
   create: (services) => new GenericApplicationType(services),
+  module: { url: import.meta.url, export: 'genericApplicationType' },
 };

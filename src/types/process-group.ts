@@ -62,3 +62,36 @@ export function isGroupRunning(pgid: number): boolean {
   }
   return false;
 }
+
+/**
+ * SIGKILLs every live process whose environment holds the NAME=value entry,
+ * and the process group of each (a process started by a resource inherits its
+ * host's mark; a service may have made a group of its own). Returns how many
+ * processes carried the mark. Needs /proc: elsewhere it finds nothing.
+ */
+export function killMarkedProcesses(markEntry: string): number {
+  if (!hasProc) return 0;
+  let found = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const pid = Number(entry);
+    if (pid === process.pid) continue;
+    let environ: string;
+    try {
+      environ = readFileSync(`/proc/${pid}/environ`, 'latin1');
+    } catch {
+      continue; // gone, or another user's process
+    }
+    if (!environ.split('\0').includes(markEntry)) continue;
+    const stat = procStat(pid);
+    if (!stat || stat.state === 'Z' || stat.state === 'X') continue;
+    found++;
+    if (stat.pgid > 1 && stat.pgid !== process.pid) signalGroup(stat.pgid, 'SIGKILL');
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+  return found;
+}

@@ -84,11 +84,36 @@ export interface ResourceTypeServices {
   /** The name of the node the type runs on (absent where no node runs it, e.g. unit tests). */
   readonly node?: string;
   readonly topology?: ClusterTopologyAccess;
+  /**
+   * Set when the type runs in a resource host process of its own (src/host):
+   * code that blocks the thread then stalls only that process, which the node
+   * kills at the resource's DeadlockTimeout.
+   */
+  readonly inHostProcess?: boolean;
+}
+
+/**
+ * Where a resource host process finds a type's definition: the module's URL
+ * and the name of its export — a ResourceTypeDefinition, or a function that
+ * returns one (sync or async) when called with args (JSON values).
+ */
+export interface TypeModule {
+  readonly url: string;
+  readonly export: string;
+  readonly args?: readonly unknown[];
 }
 
 export interface ResourceTypeDefinition {
   readonly descriptor: ResourceTypeDescriptor;
   create(services: ResourceTypeServices): ResourceType;
+  /**
+   * Set for types that can run in a resource host process (their instances
+   * need only the services a host process has: the clock, the cluster
+   * database's parameter reads and the node's name). Types without it — those
+   * sharing in-process state with the node, like the mailbox server's — run
+   * in the node's own process.
+   */
+  readonly module?: TypeModule;
 }
 
 /** The resource types a node knows, by name. */

@@ -44,7 +44,11 @@ function misbehavingType(seen: EntryPointContext[]): ResourceTypeDefinition {
   };
 }
 
-function setup(resources: Record<string, Partial<HostedResource> & { parameters?: Record<string, PropertyValue> }>, pendingReportAfterMs = 500) {
+function setup(
+  resources: Record<string, Partial<HostedResource> & { parameters?: Record<string, PropertyValue> }>,
+  pendingReportAfterMs = 500,
+  deadlocksBeforeIsolation?: number,
+) {
   const clock = new VirtualClock();
   const types = builtinResourceTypes();
   const seen: EntryPointContext[] = [];
@@ -75,6 +79,7 @@ function setup(resources: Record<string, Partial<HostedResource> & { parameters?
     onResult: (r) => results.push(r),
     onDeadlock: (d) => deadlocks.push(d),
     pendingReportAfterMs,
+    ...(deadlocksBeforeIsolation ? { deadlocksBeforeIsolation } : {}),
   });
   let nextId = 1;
   const call = (resource: string, entryPoint: CallEffect['entryPoint'], deadlineMs = 60_000, extra: Pick<CallEffect, 'control'> = {}) => {
@@ -203,12 +208,16 @@ test('unknown resources and types are answered, not thrown', async () => {
   assert.equal(b.result?.error?.code, errors.ERROR_CLUSTER_RESOURCE_TYPE_NOT_FOUND.code);
 });
 
-test('DeadlockTimeout: every call in flight in the host gets 5910 and the offender moves to a host of its own', async () => {
-  const { clock, host, call, lines, results, deadlocks } = setup({
-    Stuck: { parameters: { OnlineHang: 2 } },
-    Slow: { parameters: { OfflineDelayMs: DEADLOCK_MS + 60_000 } },
-    Fine: {},
-  });
+test('DeadlockTimeout: every call in flight in the host gets 5910 and the offender moves to a host of its own (isolating at the first deadlock)', async () => {
+  const { clock, host, call, lines, results, deadlocks } = setup(
+    {
+      Stuck: { parameters: { OnlineHang: 2 } },
+      Slow: { parameters: { OfflineDelayMs: DEADLOCK_MS + 60_000 } },
+      Fine: {},
+    },
+    500,
+    1,
+  );
   const sharedHost = host.hostOf('Stuck');
   assert.equal(host.hostOf('Slow'), sharedHost);
   const stuck = call('Stuck', 'online', 10_000);
@@ -234,6 +243,7 @@ test('DeadlockTimeout: every call in flight in the host gets 5910 and the offend
     deadlockTimeoutMs: DEADLOCK_MS,
     resources: ['Slow', 'Stuck'],
     newHostId: host.hostOf('Stuck'),
+    isolated: true,
   });
   assert.equal(host.isIsolated('Stuck'), true);
   assert.equal(host.isIsolated('Slow'), false);
@@ -251,20 +261,31 @@ test('DeadlockTimeout: every call in flight in the host gets 5910 and the offend
   assert.equal(host.hostOf('Fine'), host.hostOf('Slow'));
 });
 
-test('a deadlock before the deadline answers the offender with 5910 naming DeadlockTimeout', async () => {
-  const { clock, host, call, deadlocks } = setup({ Stuck: { parameters: { OpenHang: 2 }, deadlockTimeoutMs: 5_000 } });
+test('a deadlock before the deadline answers the offender with 5910 naming DeadlockTimeout; the second deadlock isolates it', async () => {
+  const { clock, host, call, deadlocks } = setup({ Stuck: { parameters: { OpenHang: 2 }, deadlockTimeoutMs: 5_000 }, Other: {} });
   const c = call('Stuck', 'open', 60_000);
   await clock.advanceAsync(5_000);
   assert.equal(c.result?.error?.code, errors.ERROR_RESOURCE_CALL_TIMED_OUT.code);
   assert.match(c.result!.error!.message, /open of resource "Stuck" exceeded its DeadlockTimeout of 5000 ms/);
   assert.equal(deadlocks.length, 1);
+  assert.equal(deadlocks[0]?.isolated, false);
+  // Once: the host is replaced, the resource stays with the others.
+  assert.equal(host.isIsolated('Stuck'), false);
+  assert.equal(host.hostOf('Stuck'), host.hostOf('Other'));
+  assert.notEqual(host.hostOf('Stuck'), deadlocks[0]?.hostId);
+  call('Stuck', 'open', 60_000);
+  await clock.advanceAsync(5_000);
+  assert.equal(deadlocks.length, 2);
+  assert.equal(deadlocks[1]?.isolated, true);
+  assert.equal(host.isIsolated('Stuck'), true);
+  assert.notEqual(host.hostOf('Stuck'), host.hostOf('Other'));
   // Isolated hosts are replaced by a fresh isolated host when they deadlock again.
   const isolatedHost = host.hostOf('Stuck');
   call('Stuck', 'open', 60_000);
   await clock.advanceAsync(5_000);
-  assert.equal(deadlocks.length, 2);
-  assert.equal(deadlocks[1]?.hostId, isolatedHost);
-  assert.deepEqual(deadlocks[1]?.resources, ['Stuck']);
+  assert.equal(deadlocks.length, 3);
+  assert.equal(deadlocks[2]?.hostId, isolatedHost);
+  assert.deepEqual(deadlocks[2]?.resources, ['Stuck']);
   assert.notEqual(host.hostOf('Stuck'), isolatedHost);
   assert.equal(host.isIsolated('Stuck'), true);
 });
@@ -280,4 +301,20 @@ test('stop answers every call in flight and refuses new ones', async () => {
   await later.promise;
   assert.equal(later.result?.error?.code, errors.ERROR_CLUSTER_NODE_SHUTTING_DOWN.code);
   assert.equal(clock.pendingTimers(), 0);
+});
+
+test("another resource's health check caught in a deadlocked host runs again in the new host instead of failing", async () => {
+  const { clock, host, call, deadlocks } = setup({
+    Stuck: { parameters: { OnlineHang: 2 }, deadlockTimeoutMs: 5_000 },
+    Checked: { parameters: { LooksAliveDelayMs: 6_000 } },
+  });
+  const stuck = call('Stuck', 'online', 60_000);
+  const check = call('Checked', 'looksAlive', 60_000);
+  await clock.advanceAsync(5_000);
+  assert.equal(deadlocks.length, 1);
+  assert.equal(stuck.result?.error?.code, errors.ERROR_RESOURCE_CALL_TIMED_OUT.code);
+  assert.equal(check.result === undefined, true, 'not failed with the host');
+  await clock.advanceAsync(6_000);
+  assert.equal(check.result?.outcome, 'ok');
+  assert.equal(host.inFlightCount(), 0);
 });

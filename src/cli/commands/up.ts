@@ -75,7 +75,7 @@ async function up(o: { nodes: number; port: number; host: string; dataDir: strin
   mkdirSync(o.dataDir, { recursive: true });
   const say = (line: string): void => void process.stdout.write(`${line}\n`);
   say(`Starting a local cluster in ${o.dataDir} ...`);
-  const cluster = await LocalCluster.start({ nodes: o.nodes, dataDir: o.dataDir, types: () => mailboxResourceTypes() });
+  const cluster = await LocalCluster.start({ nodes: o.nodes, dataDir: o.dataDir, types: () => mailboxResourceTypes(), hostProcesses: true });
   const api = createInProcessApi({ store: cluster.store, clock: cluster.clock });
   const tokens = createApiTokens();
   const mailbox = mailboxRoutes({ console: new MailboxConsole(api, { clock: cluster.clock }), storageRoot: join(o.dataDir, 'mailbox') });
