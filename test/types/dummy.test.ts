@@ -47,7 +47,12 @@ test('the descriptor declares the four behaviour properties for every entry poin
     const E = ep[0]!.toUpperCase() + ep.slice(1);
     for (const suffix of ['DelayMs', 'Hang', 'Fail', 'FailCount']) assert.ok(names.includes(`${E}${suffix}`), `${E}${suffix}`);
   }
-  assert.equal(validateProperties('Dummy', dummyDescriptor.privateProperties, { OnlineHang: 3 })?.code, errors.ERROR_CLUSTER_PARAMETER_OUT_OF_BOUNDS.code);
+  assert.equal(validateProperties('Dummy', dummyDescriptor.privateProperties, { OnlineHang: 4 })?.code, errors.ERROR_CLUSTER_PARAMETER_OUT_OF_BOUNDS.code);
+});
+
+test('<EntryPoint>Hang=3 (spin, blocking the thread) is refused outside a resource host process', async () => {
+  const { type } = setup();
+  await assert.rejects(type.online(contextFor(type, 'R', { OnlineHang: 3 })), (e: ClusterError) => e.name === 'ERROR_NOT_SUPPORTED' && /needs a resource host process/.test(e.message));
 });
 
 test('<EntryPoint>DelayMs delays the call on the injected clock', async () => {
