@@ -7,6 +7,8 @@ import path from 'node:path';
 
 /** Keep the tail of apt-get's output to explain a failed install. */
 const aptOutputTailBytesMax = 8_192;
+/** How long apt-get waits for dpkg's lock held by another install. */
+const aptLockWaitSeconds = 600;
 
 export function isExecutable(file: string): boolean {
   try {
@@ -56,7 +58,8 @@ export async function ensureDebianPackage(pkg: string, what: string, find: () =>
   if (process.getuid?.() !== 0) throw cannot('installing packages needs root');
   const update = await runQuietly('apt-get', ['update']);
   if (update.code !== 0) throw cannot(`"apt-get update" failed (exit ${update.code}):\n${update.output}`);
-  const install = await runQuietly('apt-get', ['install', '-y', ...(options.withRecommends ? [] : ['--no-install-recommends']), pkg]);
+  // Another install may hold dpkg's lock (tests of several packages prepare at once): wait for it.
+  const install = await runQuietly('apt-get', ['install', '-y', '-o', `DPkg::Lock::Timeout=${aptLockWaitSeconds}`, ...(options.withRecommends ? [] : ['--no-install-recommends']), pkg]);
   if (install.code !== 0) throw cannot(`"apt-get install -y ${pkg}" failed (exit ${install.code}):\n${install.output}`);
   const installed = find();
   if (!installed) throw cannot(`the ${pkg} package was installed but ${what} did not appear`);

@@ -6,6 +6,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { startTestRunEtcd } from './etcd.ts';
 import { prepareTestRunChromium } from './chromium.ts';
+import { prepareTestRunResourceAgents } from './resource-agents.ts';
 
 function findTests(dir: string): string[] {
   const out: string[] = [];
@@ -43,6 +44,7 @@ if (run(process.execPath, ['--import', 'tsx', 'scripts/build.ts']) !== 0) proces
 const only = process.argv.slice(2);
 const files = only.length > 0 ? only : findTests('test');
 await prepareTestRunChromium();
+await prepareTestRunResourceAgents();
 const etcd = await startTestRunEtcd();
 let code = 1;
 try {
