@@ -21,6 +21,12 @@ export interface HostProcessOptions {
   readonly environment?: readonly string[];
   /** The node's name, given to the types in the host. */
   readonly node?: string;
+  /**
+   * A command the host is started under, which must exec its arguments (so
+   * the host stays this process's child): e.g. ["ip", "netns", "exec", "ns1"]
+   * runs a node's resources in a network namespace of its own.
+   */
+  readonly command?: readonly string[];
 }
 
 export interface HostProcessServices {
@@ -149,7 +155,8 @@ export class HostProcess {
       const eq = entry.indexOf('=');
       if (eq > 0) env[entry.slice(0, eq)] = entry.slice(eq + 1);
     }
-    const child = spawn(process.execPath, ['--import', tsxLoader, scriptPath], {
+    const [file, ...args] = [...(this.options.command ?? []), process.execPath, '--import', tsxLoader, scriptPath];
+    const child = spawn(file!, args, {
       detached: true, // its own process group: the node kills the group, a terminal's Ctrl-C does not reach it
       env,
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],

@@ -15,6 +15,7 @@ import { ClusterConfigStore } from '../database/config.ts';
 import { ClusterLogWriter } from '../log/writer.ts';
 import { builtinResourceTypes, type ResourceTypeRegistry } from '../types/index.ts';
 import type { RcmLimits } from '../rcm/index.ts';
+import type { HostProcessOptions } from '../host/index.ts';
 import { NodeAgent } from './agent.ts';
 import type { AgentLimits } from './limits.ts';
 
@@ -33,8 +34,11 @@ export interface LocalClusterOptions {
   readonly rcmLimits?: Partial<RcmLimits>;
   /** Nodes whose cluster API stays offline to resource types until bringApiOnline (the seed's start-up). */
   readonly holdApiOffline?: readonly string[];
-  /** Run resource types in resource host processes (a real clock only); default: in this process. */
-  readonly hostProcesses?: boolean;
+  /**
+   * Run resource types in resource host processes (a real clock only), with
+   * each node's host options when a function; default: in this process.
+   */
+  readonly hostProcesses?: boolean | ((node: string) => HostProcessOptions);
 }
 
 export class LocalCluster {
@@ -117,7 +121,7 @@ export class LocalCluster {
       ...(this.options.rcmLimits ? { rcmLimits: this.options.rcmLimits } : {}),
       holdApiOffline: this.options.holdApiOffline?.includes(name) ?? false,
       ...(this.processStalls ? { processStalls: this.processStalls } : {}),
-      ...(this.options.hostProcesses ? { hostProcesses: {} } : {}),
+      ...(this.options.hostProcesses ? { hostProcesses: typeof this.options.hostProcesses === 'function' ? this.options.hostProcesses(name) : {} } : {}),
     });
     this.agents.set(name, agent);
     await agent.start();
