@@ -1,6 +1,6 @@
 // npm run build (and `npm ci`, through the prepare script): bundles the
 // programs in src/dist.ts's distEntryPoints into dist/ with esbuild. Packages
-// stay external (node_modules is next to dist/); each `import()` of a source
+// stay in node_modules (but one, see below); each `import()` of a source
 // module becomes a chunk loaded only when it runs; source maps lead stack
 // traces back to the .ts lines. Type-checking is tsc's job (npm test), not
 // this build's. bin/failover.js runs dist/ only while dist/build.json is newer
@@ -28,6 +28,21 @@ const sourceUrlPlugin: Plugin = {
   },
 };
 
+/**
+ * Packages stay in node_modules, loaded when a chunk that imports them runs,
+ * except the command-line parser, which every command loads first: bundled, it
+ * skips Node's CommonJS loader and saves about a tenth of `failover --help`.
+ */
+const bundledPackages = new Set(['commander']);
+const externalPackagesPlugin: Plugin = {
+  name: 'external-packages',
+  setup(b) {
+    b.onResolve({ filter: /^[^./]/ }, (args) => (bundledPackages.has(args.path) ? undefined : { external: true }));
+  },
+};
+/** CommonJS code in the bundle (commander) calls require() for Node's own modules; an ES module has none by itself. */
+export const requireBanner = "import { createRequire as createRequireForBundle } from 'node:module'; const require = createRequireForBundle(import.meta.url);";
+
 /** Replaces outDir (absolute, inside the repository so packages resolve) with a fresh build; returns its JavaScript files. */
 export async function buildDist(outDir: string): Promise<{ files: string[]; bytes: number }> {
   const started = new Date();
@@ -44,11 +59,11 @@ export async function buildDist(outDir: string): Promise<{ files: string[]; byte
     format: 'esm',
     platform: 'node',
     target: 'node20',
-    packages: 'external',
+    banner: { js: requireBanner },
     sourcemap: 'linked',
     sourcesContent: false,
     define: { FAILOVER_BUILT: 'true' },
-    plugins: [sourceUrlPlugin],
+    plugins: [externalPackagesPlugin, sourceUrlPlugin],
     metafile: true,
     logLevel: 'warning',
   });
