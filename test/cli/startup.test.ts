@@ -42,11 +42,11 @@ interface Loaded {
   packages: Set<string>;
 }
 
-async function loadedBy(args: string[]): Promise<Loaded> {
+async function loadedBy(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Loaded> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'failover-startup-'));
   try {
     const file = path.join(dir, 'resolved.txt');
-    const child = spawn(process.execPath, ['--import', recorder(file), ...args], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', recorder(file), ...args], { cwd: dir, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -86,6 +86,16 @@ test('failover status --help and group list --help load none of them either', as
     const run = await loadedBy([bin, ...args]);
     assert.equal(run.code, 0, run.out);
     assert.match(run.out, /--cluster <url>/);
+    assertLight(run);
+  }
+});
+
+test('failover status and group list run on the HTTP client alone', async () => {
+  // Nothing listens on the discard port of loopback: the command connects, fails, and says so (exit 5).
+  for (const args of [['status'], ['group', 'list', '--json']]) {
+    const run = await loadedBy([bin, ...args, '--cluster', 'http://127.0.0.1:9'], { FAILOVER_TOKEN: 'unused' });
+    assert.equal(run.code, 5, run.out);
+    assert.match(run.out, /ERROR_CLUSTER_NODE_UNREACHABLE|5051/);
     assertLight(run);
   }
 });
