@@ -2,31 +2,18 @@
 // apt-get, when it is missing: run as root, without a terminal, never asking.
 // Nothing is ever downloaded from anywhere else.
 import { spawn } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
-import path from 'node:path';
+import { findExecutableOnPath, isExecutable } from '../src/types/executables.ts';
+
+export { isExecutable };
 
 /** Keep the tail of apt-get's output to explain a failed install. */
 const aptOutputTailBytesMax = 8_192;
 /** How long apt-get waits for dpkg's lock held by another install. */
 const aptLockWaitSeconds = 600;
 
-export function isExecutable(file: string): boolean {
-  try {
-    accessSync(file, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** The first executable `name` on PATH (then in `extraDirs`), or undefined. */
 export function findExecutable(name: string, extraDirs: readonly string[] = []): string | undefined {
-  const dirs = [...(process.env['PATH'] ?? '').split(path.delimiter).filter((d) => d !== ''), ...extraDirs];
-  for (const dir of dirs) {
-    const candidate = path.join(dir, name);
-    if (isExecutable(candidate)) return candidate;
-  }
-  return undefined;
+  return findExecutableOnPath(name, extraDirs);
 }
 
 function runQuietly(cmd: string, args: string[]): Promise<{ code: number; output: string }> {

@@ -57,6 +57,7 @@ const table = {
   ERROR_CLUSTER_NODE_UNREACHABLE: [5051, 'The cluster node is not reachable.'],
   ERROR_CLUSTER_NODE_NOT_MEMBER: [5052, 'The cluster node is not a member of the cluster.'],
   ERROR_CLUSTER_NODE_UP: [5056, 'The cluster node is up.'],
+  ERROR_CLUSTER_IPADDR_IN_USE: [5057, 'The cluster IP address is already in use.'],
   ERROR_CLUSTER_NODE_NOT_PAUSED: [5058, 'The cluster node is not paused.'],
   ERROR_CLUSTER_NODE_ALREADY_UP: [5061, 'The cluster node is already up.'],
   ERROR_CLUSTER_NODE_ALREADY_DOWN: [5062, 'The cluster node is already down.'],

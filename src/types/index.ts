@@ -3,6 +3,7 @@ import { dummyType } from './dummy.ts';
 import { genericApplicationType } from './generic-application.ts';
 import { ResourceTypeRegistry, type ResourceTypeDefinition } from './resource-type.ts';
 import { ipAddressType } from './ip-address.ts';
+import { linuxIpAddressType } from './linux-ip-address.ts';
 import { networkNameType } from './network-name.ts';
 import { physicalDiskType } from './physical-disk.ts';
 import { mailboxDatabaseType } from './mailbox-database.ts';
@@ -14,9 +15,9 @@ export * from './resource-type.ts';
 export * from './dummy.ts';
 export * from './generic-application.ts';
 
-/** A registry holding the built-in types (Dummy, Generic Application). */
+/** A registry holding the built-in types (Dummy, Generic Application, Linux IP Address). */
 export function builtinResourceTypes(): ResourceTypeRegistry {
-  return new ResourceTypeRegistry([dummyType, genericApplicationType]);
+  return new ResourceTypeRegistry([dummyType, genericApplicationType, linuxIpAddressType]);
 }
 
 /**
@@ -31,5 +32,5 @@ export function mailboxResourceTypeDefinitions(limits: Partial<MailboxLimits> = 
 
 /** The built-in types plus the mailbox server's: a fresh registry (and mailbox runtime) per call, i.e. per node. */
 export function mailboxResourceTypes(limits: Partial<MailboxLimits> = {}): ResourceTypeRegistry {
-  return new ResourceTypeRegistry([dummyType, genericApplicationType, ...mailboxResourceTypeDefinitions(limits)]);
+  return new ResourceTypeRegistry([dummyType, genericApplicationType, linuxIpAddressType, ...mailboxResourceTypeDefinitions(limits)]);
 }
