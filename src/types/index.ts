@@ -4,6 +4,7 @@ import { genericApplicationType } from './generic-application.ts';
 import { ResourceTypeRegistry, type ResourceTypeDefinition } from './resource-type.ts';
 import { ipAddressType } from './ip-address.ts';
 import { linuxIpAddressType } from './linux-ip-address.ts';
+import { systemdUnitType } from './systemd-unit.ts';
 import { networkNameType } from './network-name.ts';
 import { physicalDiskType } from './physical-disk.ts';
 import { mailboxDatabaseType } from './mailbox-database.ts';
@@ -15,9 +16,12 @@ export * from './resource-type.ts';
 export * from './dummy.ts';
 export * from './generic-application.ts';
 
-/** A registry holding the built-in types (Dummy, Generic Application, Linux IP Address). */
+/** The built-in types that need nothing of the node: each can run in a resource host process. */
+export const builtinResourceTypeDefinitions: readonly ResourceTypeDefinition[] = [dummyType, genericApplicationType, linuxIpAddressType, systemdUnitType];
+
+/** A registry holding the built-in types (Dummy, Generic Application, Linux IP Address, Systemd Unit). */
 export function builtinResourceTypes(): ResourceTypeRegistry {
-  return new ResourceTypeRegistry([dummyType, genericApplicationType, linuxIpAddressType]);
+  return new ResourceTypeRegistry(builtinResourceTypeDefinitions);
 }
 
 /**
@@ -32,5 +36,5 @@ export function mailboxResourceTypeDefinitions(limits: Partial<MailboxLimits> = 
 
 /** The built-in types plus the mailbox server's: a fresh registry (and mailbox runtime) per call, i.e. per node. */
 export function mailboxResourceTypes(limits: Partial<MailboxLimits> = {}): ResourceTypeRegistry {
-  return new ResourceTypeRegistry([dummyType, genericApplicationType, linuxIpAddressType, ...mailboxResourceTypeDefinitions(limits)]);
+  return new ResourceTypeRegistry([...builtinResourceTypeDefinitions, ...mailboxResourceTypeDefinitions(limits)]);
 }

@@ -132,7 +132,7 @@ test('unknown control codes are ERROR_NOT_SUPPORTED', async () => {
 
 test('the registry knows the built-in types and refuses unknown or duplicate names', () => {
   const registry = builtinResourceTypes();
-  assert.deepEqual(registry.names(), ['Dummy', 'Generic Application', 'Linux IP Address']);
+  assert.deepEqual(registry.names(), ['Dummy', 'Generic Application', 'Linux IP Address', 'Systemd Unit']);
   const clock = new VirtualClock();
   const instance = registry.get('Dummy').create({ clock, clusterDatabase: { readParameters: async () => ({}) } });
   assert.ok(instance instanceof DummyResourceType);
