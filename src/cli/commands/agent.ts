@@ -21,6 +21,8 @@ interface AgentCliOptions {
   leaseTtl: string;
   prefix?: string;
   watchdog: boolean;
+  typesDir?: string;
+  ocf?: string;
 }
 
 export function registerAgent(program: Command): void {
@@ -35,6 +37,8 @@ export function registerAgent(program: Command): void {
     .option('--lease-ttl <seconds>', 'membership lease TTL: how long a dead node goes unnoticed (trade-off in docs/distributed.md)', String(defaultAgentLimits.leaseTtlSeconds))
     .option('--prefix <prefix>', 'key prefix in etcd, so several clusters can share one etcd (e.g. "failover/prod/")')
     .option('--no-watchdog', 'run without the watchdog process (resource processes may then outlive a killed agent)')
+    .option('--types-dir <dir>', 'load custom resource types from the modules in this directory (docs/resource-types.md)')
+    .option('--ocf <agents>', 'OCF resource agents as types ocf:PROVIDER:AGENT: "all" under $OCF_ROOT (/usr/lib/ocf), or PROVIDER:AGENT,...')
     .addHelpText(
       'after',
       `
@@ -59,8 +63,15 @@ Examples (one per machine):
       const say = (line: string): void => void process.stdout.write(`${line}\n`);
       try {
         // etcd's client, the agent and the server load here, not with the command's help.
-        const { startDistributedAgent } = await import('../../node/distributed.ts');
+        const [{ startDistributedAgent }, { loadExtraTypes, withExtraTypes }, { mailboxResourceTypes }] = await Promise.all([
+          import('../../node/distributed.ts'),
+          import('../../types/extra.ts'),
+          import('../../types/index.ts'),
+        ]);
+        const extra = await loadExtraTypes({ ...(opts.typesDir ? { typesDir: resolve(opts.typesDir) } : {}), ...(opts.ocf ? { ocf: opts.ocf } : {}) });
+        for (const line of extra.skipped) say(`Resource type left out: ${line}`);
         const node = await startDistributedAgent({
+          ...(extra.definitions.length > 0 ? { types: withExtraTypes(() => mailboxResourceTypes(), extra.definitions) } : {}),
           etcd,
           ...(opts.prefix ? { prefix: opts.prefix } : {}),
           node: opts.node,

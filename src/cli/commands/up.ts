@@ -8,6 +8,7 @@ import type { Command } from 'commander';
 import { createApiTokens, writeLocalCluster } from '../../api/tokens.ts';
 import { isClusterError } from '../../model/errors.ts';
 import { exitCodeOf } from '../exit-codes.ts';
+import type { ExtraTypeOptions } from '../../types/extra.ts';
 
 export const DATA_DIR_DEFAULT = '.failover';
 const NODES_DEFAULT = 3;
@@ -21,6 +22,8 @@ interface UpOptions {
   port: string;
   sample: boolean;
   sampleAddress: string;
+  typesDir?: string;
+  ocf?: string;
 }
 
 export function registerUp(program: Command): void {
@@ -33,12 +36,15 @@ export function registerUp(program: Command): void {
     .option('--port <port>', 'API port (0: any free port)', '0')
     .option('--no-sample', 'do not create the sample groups in a new cluster')
     .option('--sample-address <ip>', 'loopback address of the sample mailbox server (SMTP 2525, mailbox API 8025)', SAMPLE_ADDRESS_DEFAULT)
+    .option('--types-dir <dir>', 'load custom resource types from the modules in this directory (docs/resource-types.md)')
+    .option('--ocf <agents>', 'OCF resource agents as types ocf:PROVIDER:AGENT: "all" under $OCF_ROOT (/usr/lib/ocf), or PROVIDER:AGENT,...')
     .addHelpText(
       'after',
       `
 Examples:
   failover up                      # 3 nodes in ./.failover, sample groups, API on a free port
   failover up --nodes 5 --port 7400
+  failover up --ocf heartbeat:IPaddr2,heartbeat:Dummy --types-dir ./types
   failover status                  # in another terminal, same directory`,
     )
     .action(async (opts: UpOptions) => {
@@ -52,7 +58,15 @@ Examples:
       if (!Number.isInteger(port) || port < 0 || port > 65535) bad(`--port must be 0-65535, got ${JSON.stringify(opts.port)}`);
       if (!/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(opts.sampleAddress)) bad(`--sample-address must be a loopback address 127.x.y.z, got ${JSON.stringify(opts.sampleAddress)}`);
       try {
-        await up({ nodes, port, host: opts.host, dataDir: resolve(opts.dataDir), sample: opts.sample, sampleAddress: opts.sampleAddress });
+        await up({
+          nodes,
+          port,
+          host: opts.host,
+          dataDir: resolve(opts.dataDir),
+          sample: opts.sample,
+          sampleAddress: opts.sampleAddress,
+          extraTypes: { ...(opts.typesDir ? { typesDir: resolve(opts.typesDir) } : {}), ...(opts.ocf ? { ocf: opts.ocf } : {}) },
+        });
       } catch (e) {
         if (!isClusterError(e)) throw e;
         process.stderr.write(`failover up: ${e.message} [${e.name} ${e.code}]\n`);
@@ -61,9 +75,17 @@ Examples:
     });
 }
 
-async function up(o: { nodes: number; port: number; host: string; dataDir: string; sample: boolean; sampleAddress: string }): Promise<void> {
+async function up(o: {
+  nodes: number;
+  port: number;
+  host: string;
+  dataDir: string;
+  sample: boolean;
+  sampleAddress: string;
+  extraTypes: ExtraTypeOptions;
+}): Promise<void> {
   // The cluster, the server and the mailbox stack load here, not with the command's help.
-  const [{ LocalCluster }, { createInProcessApi }, { startApiServer }, { createSampleConfiguration }, { mailboxResourceTypes }, { MailboxConsole }, { mailboxRoutes }] = await Promise.all([
+  const [{ LocalCluster }, { createInProcessApi }, { startApiServer }, { createSampleConfiguration }, { mailboxResourceTypes }, { MailboxConsole }, { mailboxRoutes }, { loadExtraTypes, withExtraTypes }] = await Promise.all([
     import('../../node/cluster.ts'),
     import('../../api/service.ts'),
     import('../../api/server.ts'),
@@ -71,11 +93,14 @@ async function up(o: { nodes: number; port: number; host: string; dataDir: strin
     import('../../types/index.ts'),
     import('../../mailbox/console.ts'),
     import('../../mailbox/routes.ts'),
+    import('../../types/extra.ts'),
   ]);
   mkdirSync(o.dataDir, { recursive: true });
   const say = (line: string): void => void process.stdout.write(`${line}\n`);
   say(`Starting a local cluster in ${o.dataDir} ...`);
-  const cluster = await LocalCluster.start({ nodes: o.nodes, dataDir: o.dataDir, types: () => mailboxResourceTypes(), hostProcesses: true });
+  const extra = await loadExtraTypes(o.extraTypes);
+  for (const line of extra.skipped) say(`Resource type left out: ${line}`);
+  const cluster = await LocalCluster.start({ nodes: o.nodes, dataDir: o.dataDir, types: withExtraTypes(() => mailboxResourceTypes(), extra.definitions), hostProcesses: true });
   const api = createInProcessApi({ store: cluster.store, clock: cluster.clock });
   const tokens = createApiTokens();
   const mailbox = mailboxRoutes({ console: new MailboxConsole(api, { clock: cluster.clock }), storageRoot: join(o.dataDir, 'mailbox') });
