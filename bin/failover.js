@@ -5,6 +5,7 @@
 // tsx instead, so the command always does what the sources say, and says so:
 // that start is about a second slower.
 import { readdirSync, statSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 
 // fetch parses HTTP with WebAssembly. V8 compiles it quickly, then again with its
@@ -27,7 +28,7 @@ function newestMs(dir) {
 
 function distIsCurrent() {
   try {
-    return statSync(new URL('dist/build.json', root)).mtimeMs >= newestMs(new URL('src', root).pathname);
+    return statSync(new URL('dist/build.json', root)).mtimeMs >= newestMs(fileURLToPath(new URL('src', root)));
   } catch {
     return false;
   }

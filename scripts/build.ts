@@ -14,8 +14,8 @@ import { distEntryPoints } from '../src/dist.ts';
 const root = new URL('../', import.meta.url);
 const rootDir = fileURLToPath(root);
 const srcDir = fileURLToPath(new URL('src/', root));
-/** Written last; its time is the build's start, so a source saved during the build counts as newer. */
-export const buildStampFile = 'build.json';
+/** Written last; its time is the build's start, so a source saved during the build counts as newer (bin/failover.js reads it). */
+const buildStampFile = 'build.json';
 
 /** Keeps `import.meta.url` naming each module's .ts source in the bundle (see src/dist.ts). */
 const sourceUrlPlugin: Plugin = {
