@@ -4,10 +4,10 @@
 // commands on stdin (see watchdog-protocol.ts), reports on stdout, and fires
 // when the agent stops petting it or its stdin closes. Kept small on purpose:
 // it must keep working when everything else has gone wrong.
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { RealClock } from '../clock/real.ts';
 import { ClusterLogWriter } from '../log/writer.ts';
-import { procStat, signalGroup } from '../types/process-group.ts';
+import { markedProcesses as markedProcessesOf, signalGroup } from '../types/process-group.ts';
 import { WatchdogCore } from './watchdog-core.ts';
 import { decodeCommand, encodeLine, LineSplitter, WATCHDOG_MARK_ENV, type WatchdogReport } from './watchdog-protocol.ts';
 
@@ -40,22 +40,7 @@ const hasProc = ((): boolean => {
 
 /** Live (not zombie) processes that carry the agent's mark, with their process groups. */
 function markedProcesses(): Array<{ pid: number; pgid: number }> {
-  const out: Array<{ pid: number; pgid: number }> = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const pid = Number(entry);
-    if (pid === process.pid) continue;
-    let environ: string;
-    try {
-      environ = readFileSync(`/proc/${pid}/environ`, 'latin1');
-    } catch {
-      continue; // gone, or another user's process
-    }
-    if (!environ.split('\0').includes(markEntry)) continue;
-    const stat = procStat(pid);
-    if (stat && stat.state !== 'Z' && stat.state !== 'X') out.push({ pid, pgid: stat.pgid });
-  }
-  return out;
+  return markedProcessesOf(markEntry);
 }
 
 function killAll(pgids: readonly number[]): number[] {

@@ -63,15 +63,10 @@ export function isGroupRunning(pgid: number): boolean {
   return false;
 }
 
-/**
- * SIGKILLs every live process whose environment holds the NAME=value entry,
- * and the process group of each (a process started by a resource inherits its
- * host's mark; a service may have made a group of its own). Returns how many
- * processes carried the mark. Needs /proc: elsewhere it finds nothing.
- */
-export function killMarkedProcesses(markEntry: string): number {
-  if (!hasProc) return 0;
-  let found = 0;
+/** Live (not zombie) processes, other than this one, whose environment holds the NAME=value entry, with their process groups. Needs /proc: elsewhere none. */
+export function markedProcesses(markEntry: string): Array<{ pid: number; pgid: number }> {
+  const out: Array<{ pid: number; pgid: number }> = [];
+  if (!hasProc) return out;
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     const pid = Number(entry);
@@ -84,14 +79,25 @@ export function killMarkedProcesses(markEntry: string): number {
     }
     if (!environ.split('\0').includes(markEntry)) continue;
     const stat = procStat(pid);
-    if (!stat || stat.state === 'Z' || stat.state === 'X') continue;
-    found++;
-    if (stat.pgid > 1 && stat.pgid !== process.pid) signalGroup(stat.pgid, 'SIGKILL');
+    if (stat && stat.state !== 'Z' && stat.state !== 'X') out.push({ pid, pgid: stat.pgid });
+  }
+  return out;
+}
+
+/**
+ * SIGKILLs every live process that carries the mark, and the process group of
+ * each (a process started by a resource inherits its host's mark; a service
+ * may have made a group of its own). Returns how many carried it.
+ */
+export function killMarkedProcesses(markEntry: string): number {
+  const marked = markedProcesses(markEntry);
+  for (const p of marked) {
+    if (p.pgid > 1 && p.pgid !== process.pid) signalGroup(p.pgid, 'SIGKILL');
     try {
-      process.kill(pid, 'SIGKILL');
+      process.kill(p.pid, 'SIGKILL');
     } catch {
       // already gone
     }
   }
-  return found;
+  return marked.length;
 }

@@ -12,6 +12,7 @@ import type { CallEffect, CallResult } from '../../src/host/calls.ts';
 import { ResourceHost, type DeadlockReport, type HostedResource } from '../../src/host/resource-host.ts';
 import { builtinResourceTypes } from '../../src/types/index.ts';
 import { isProcessRunning } from '../../src/types/process-group.ts';
+import { until as untilWithin } from '../support/until.ts';
 
 /** Generous on a loaded 2-core machine: a host process starts (tsx loader) in well under this. */
 const PROCESS_START_BOUND_MS = 20_000;
@@ -152,14 +153,6 @@ test('a host process that dies fails its calls with a clear error; the next call
   }
 });
 
-async function until(what: string, cond: () => boolean, maxMs = PROCESS_START_BOUND_MS): Promise<void> {
-  const start = Date.now();
-  while (!cond()) {
-    if (Date.now() - start > maxMs) throw new Error(`timed out after ${maxMs} ms waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 test('kill -9 of the node process leaves no orphan: its host process and the services it started are gone', async () => {
   const fixture = fileURLToPath(new URL('./fixtures/node-with-hosts.ts', import.meta.url));
   const child = spawn(process.execPath, ['--import', 'tsx', fixture], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -185,3 +178,5 @@ test('kill -9 of the node process leaves no orphan: its host process and the ser
     child.kill('SIGKILL');
   }
 });
+
+const until = (what: string, cond: () => Promise<boolean> | boolean, maxMs = PROCESS_START_BOUND_MS): Promise<void> => untilWithin(what, cond, maxMs);

@@ -13,6 +13,7 @@ import { builtinResourceTypes } from '../../src/types/index.ts';
 import { OCF_ROOT_DEFAULT, ocfTypeDefinitions } from '../../src/types/ocf.ts';
 import { createNetnsPair, netnsUnavailableReason } from '../support/netns.ts';
 import { runCli } from '../cli/harness.ts';
+import { until as untilWithin } from '../support/until.ts';
 
 const IPADDR2 = join(OCF_ROOT_DEFAULT, 'resource.d', 'heartbeat', 'IPaddr2');
 /** Two nodes starting host processes and running the agent, on a loaded machine. */
@@ -68,10 +69,4 @@ test(unavailable ? `${name} (skipped: ${unavailable})` : name, { skip: unavailab
   }
 });
 
-async function until(what: string, cond: () => Promise<boolean>, maxMs = STEP_BOUND_MS): Promise<void> {
-  const start = Date.now();
-  while (!(await cond())) {
-    if (Date.now() - start > maxMs) throw new Error(`timed out after ${maxMs} ms waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const until = (what: string, cond: () => Promise<boolean> | boolean, maxMs = STEP_BOUND_MS): Promise<void> => untilWithin(what, cond, maxMs);

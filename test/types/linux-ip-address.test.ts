@@ -10,6 +10,7 @@ import { createInProcessApi } from '../../src/api/service.ts';
 import { LinuxIpAddressType, LINUX_IP_ADDRESS_TYPE_NAME } from '../../src/types/linux-ip-address.ts';
 import { createNetnsPair, netnsUnavailableReason } from '../support/netns.ts';
 import { contextFor } from './context.ts';
+import { until as untilWithin } from '../support/until.ts';
 
 /** Two nodes starting host processes and running ip, on a loaded machine. */
 const STEP_BOUND_MS = 90_000;
@@ -69,10 +70,4 @@ test(unavailable ? `${name} (skipped: ${unavailable})` : name, { skip: unavailab
   }
 });
 
-async function until(what: string, cond: () => Promise<boolean>, maxMs = STEP_BOUND_MS): Promise<void> {
-  const start = Date.now();
-  while (!(await cond())) {
-    if (Date.now() - start > maxMs) throw new Error(`timed out after ${maxMs} ms waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const until = (what: string, cond: () => Promise<boolean> | boolean, maxMs = STEP_BOUND_MS): Promise<void> => untilWithin(what, cond, maxMs);

@@ -24,6 +24,7 @@ import { LocalCluster } from '../../src/node/cluster.ts';
 import { createInProcessApi } from '../../src/api/service.ts';
 import { builtinResourceTypes } from '../../src/types/index.ts';
 import { contextFor } from './context.ts';
+import { until as untilWithin } from '../support/until.ts';
 
 const fixtureRoot = fileURLToPath(new URL('./fixtures/ocf', import.meta.url));
 const clock = new RealClock();
@@ -185,10 +186,4 @@ test('ocf:heartbeat:Dummy from resource-agents (installed by npm test) runs thro
   }
 });
 
-async function until(what: string, cond: () => Promise<boolean> | boolean, maxMs = ONLINE_BOUND_MS): Promise<void> {
-  const start = Date.now();
-  while (!(await cond())) {
-    if (Date.now() - start > maxMs) throw new Error(`timed out after ${maxMs} ms waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const until = (what: string, cond: () => Promise<boolean> | boolean, maxMs = ONLINE_BOUND_MS): Promise<void> => untilWithin(what, cond, maxMs);

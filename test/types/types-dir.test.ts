@@ -12,6 +12,7 @@ import { LocalCluster } from '../../src/node/cluster.ts';
 import { createInProcessApi } from '../../src/api/service.ts';
 import { builtinResourceTypes } from '../../src/types/index.ts';
 import { loadTypesDir } from '../../src/types/types-dir.ts';
+import { until as untilWithin } from '../support/until.ts';
 
 const examples = fileURLToPath(new URL('../../examples/resource-types', import.meta.url));
 /** Two nodes starting host processes on a loaded machine. */
@@ -72,10 +73,4 @@ test('the example type runs in host processes: online writes the file on the own
   }
 });
 
-async function until(what: string, cond: () => Promise<boolean> | boolean, maxMs = STEP_BOUND_MS): Promise<void> {
-  const start = Date.now();
-  while (!(await cond())) {
-    if (Date.now() - start > maxMs) throw new Error(`timed out after ${maxMs} ms waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const until = (what: string, cond: () => Promise<boolean> | boolean, maxMs = STEP_BOUND_MS): Promise<void> => untilWithin(what, cond, maxMs);
