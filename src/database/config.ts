@@ -65,6 +65,9 @@ import { canonicalName } from './paths.ts';
 import { BatchCommandError, type BatchCommand, type ClusterDatabase, type DatabaseEvent, type KeyTree } from './registry.ts';
 import { DWORD_MAX } from './values.ts';
 import { BATCH_COMMANDS_MAX, tooLargeForOneTransaction } from './limits.ts';
+import { ConfigState, ConfigView, type ConfigSnapshot } from './config-view.ts';
+
+export type { ConfigSnapshot } from './config-view.ts';
 
 /** How many times a change is validated again because another change got in first. */
 export const CONFIG_UPDATE_ATTEMPTS_MAX = 20;
@@ -79,15 +82,6 @@ export const PROPERTY_NAME_LENGTH_MAX = 255;
  */
 export const OWNER_LISTS_PER_CHANGE_MAX = 40;
 
-export interface ConfigSnapshot {
-  /** Store revision the snapshot was read at. */
-  readonly revision: number;
-  readonly nodes: NodeConfig[];
-  readonly types: ResourceTypeDescriptor[];
-  readonly groups: GroupConfig[];
-  readonly resources: ResourceConfig[];
-}
-
 /** Property changes: a value, or null to go back to the default (or unset, if there is none). */
 export type PropertyChanges = Readonly<Record<string, PropertyValue | null>>;
 
@@ -97,86 +91,6 @@ export interface ResourceSpec {
   readonly group: string;
   readonly common?: PropertyChanges;
   readonly parameters?: PropertyChanges;
-}
-
-/** The configuration as read for one change: objects plus case-insensitive lookups. */
-class ConfigState {
-  readonly nodes = new Map<string, NodeConfig>();
-  readonly types = new Map<string, ResourceTypeDescriptor>();
-  readonly groups = new Map<string, GroupConfig>();
-  readonly resources = new Map<string, ResourceConfig>();
-  readonly resourceTrees = new Map<string, KeyTree>();
-  readonly groupTrees = new Map<string, KeyTree>();
-
-  constructor(
-    readonly revision: number,
-    readonly generation: bigint | null,
-    tree: KeyTree,
-  ) {
-    for (const k of findSubkey(tree, NODES_KEY)?.subkeys ?? []) this.nodes.set(canonicalName(k.name), decodeNode(k));
-    for (const k of findSubkey(tree, TYPES_KEY)?.subkeys ?? []) this.types.set(canonicalName(k.name), decodeType(k));
-    for (const k of findSubkey(tree, GROUPS_KEY)?.subkeys ?? []) {
-      this.groups.set(canonicalName(k.name), decodeGroup(k));
-      this.groupTrees.set(canonicalName(k.name), k);
-    }
-    for (const k of findSubkey(tree, RESOURCES_KEY)?.subkeys ?? []) {
-      this.resources.set(canonicalName(k.name), decodeResource(k));
-      this.resourceTrees.set(canonicalName(k.name), k);
-    }
-  }
-
-  node(name: string): NodeConfig {
-    const n = this.nodes.get(canonicalName(name));
-    if (!n) throw new ClusterError('ERROR_CLUSTER_NODE_NOT_FOUND', `node ${JSON.stringify(name)} not found`);
-    return n;
-  }
-
-  type(name: string): ResourceTypeDescriptor {
-    const t = this.types.get(canonicalName(name));
-    if (!t) throw new ClusterError('ERROR_CLUSTER_RESOURCE_TYPE_NOT_FOUND', `resource type ${JSON.stringify(name)} not found`);
-    return t;
-  }
-
-  group(name: string): GroupConfig {
-    const g = this.groups.get(canonicalName(name));
-    if (!g) throw new ClusterError('ERROR_GROUP_NOT_FOUND', `group ${JSON.stringify(name)} not found`);
-    return g;
-  }
-
-  resource(name: string): ResourceConfig {
-    const r = this.resources.get(canonicalName(name));
-    if (!r) throw new ClusterError('ERROR_RESOURCE_NOT_FOUND', `resource ${JSON.stringify(name)} not found`);
-    return r;
-  }
-
-  /** Direct providers of a resource, as stored (display names). */
-  providers(name: string): string[] {
-    const r = this.resources.get(canonicalName(name));
-    if (!r) return [];
-    const expr = parseDependencies(r.dependencies);
-    return expr && 'code' in expr ? [] : providersOf(expr);
-  }
-
-  /** Resources whose expression names this one. */
-  dependents(name: string): string[] {
-    const canonical = canonicalName(name);
-    return [...this.resources.values()].filter((r) => this.providers(r.name).some((p) => canonicalName(p) === canonical)).map((r) => r.name);
-  }
-
-  resourcesIn(group: string): ResourceConfig[] {
-    const canonical = canonicalName(group);
-    return [...this.resources.values()].filter((r) => canonicalName(r.group) === canonical);
-  }
-
-  snapshot(): ConfigSnapshot {
-    return {
-      revision: this.revision,
-      nodes: [...this.nodes.values()].sort((a, b) => a.id - b.id),
-      types: [...this.types.values()],
-      groups: [...this.groups.values()],
-      resources: [...this.resources.values()],
-    };
-  }
 }
 
 interface Change<T> {
@@ -541,10 +455,19 @@ export class ClusterConfigStore {
 
   // ---- machinery ----
 
+  /**
+   * The configuration as of now: the process's shared view, after it has
+   * caught up with every write acknowledged before this call.
+   */
   private async read(): Promise<ConfigState> {
-    const tree = await this.db.readTree('');
-    const generation = findValue(tree, GENERATION_VALUE);
-    return new ConfigState(tree.revision, generation?.type === 'qword' ? generation.data : null, tree);
+    const view = await ConfigView.for(this.db);
+    await view.informer.sync();
+    return view.state;
+  }
+
+  /** The process's shared view of the configuration (for deltas: listen to it). */
+  view(): Promise<ConfigView> {
+    return ConfigView.for(this.db);
   }
 
   /**
@@ -573,11 +496,14 @@ export class ClusterConfigStore {
       if (commands.length + 2 > BATCH_COMMANDS_MAX) throw tooLargeForOneTransaction('this configuration change', `${commands.length + 2} database commands`, 'BATCH_COMMANDS_MAX');
       const generation = state.generation === null ? null : ({ type: 'qword', data: state.generation } as const);
       try {
-        await this.db.executeBatch('', [
+        const { revision } = await this.db.executeBatch('', [
           { op: 'requireValue', name: GENERATION_VALUE, equals: generation },
           ...commands,
           { op: 'setValue', name: GENERATION_VALUE, value: { type: 'qword', data: (state.generation ?? 0n) + 1n } },
         ]);
+        // Reads in this process that follow the change see it.
+        const view = await ConfigView.for(this.db);
+        if (!(await view.informer.waitFor(revision))) await view.informer.sync();
         return result;
       } catch (e) {
         if (e instanceof BatchCommandError && e.commandIndex === 0 && e.name === 'ERROR_CLUSTER_DATABASE_SEQMISMATCH') continue;

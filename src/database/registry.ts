@@ -14,7 +14,7 @@
 //    orphans.
 // Layout in the store: see paths.ts.
 import { ClusterError, errors, isClusterError } from '../model/errors.ts';
-import type { Store, Watcher, WatchEvent } from '../store/store.ts';
+import type { KeyValue, Store, Watcher, WatchEvent } from '../store/store.ts';
 import { BATCH_COMMANDS_MAX, WRITE_CONFLICT_ATTEMPTS_MAX, tooLargeForOneTransaction } from './limits.ts';
 import { WritePlan } from './plan.ts';
 import {
@@ -197,42 +197,14 @@ export class ClusterDatabase {
   async readTree(path: string): Promise<KeyTree & { revision: number }> {
     const key = parseKeyPath(path);
     const { kvs, revision } = await this.store.range(this.layout.prefix(key));
-    interface Node { name: string; path: string; values: NamedValue[]; subkeys: Map<string, Node> }
-    const root: Node = { name: key.display.at(-1) ?? '', path: formatPath(key), values: [], subkeys: new Map() };
-    let found = key.canonical.length === 0;
-    const nodeAt = (canonical: readonly string[]): Node => {
-      let node = root;
-      for (const name of canonical.slice(key.canonical.length)) {
-        let next = node.subkeys.get(name);
-        if (!next) {
-          next = { name, path: '', values: [], subkeys: new Map() };
-          node.subkeys.set(name, next);
-        }
-        node = next;
-      }
-      return node;
-    };
-    for (const kv of kvs) {
-      const entry = this.layout.parse(kv.key);
-      if (!entry) continue;
-      const node = nodeAt(entry.canonical);
-      if (entry.kind === 'key') {
-        node.path = decodeKeyRecord(kv.key, kv.value).path;
-        node.name = node.path.split('\\').at(-1) ?? '';
-        if (entry.canonical.length === key.canonical.length) found = true;
-      } else {
-        const record = decodeValueRecord(kv.key, kv.value);
-        node.values.push({ name: record.name, value: record.value });
-      }
-    }
-    if (!found) throw keyNotFound(key);
-    const freeze = (node: Node): KeyTree => ({
-      name: node.name,
-      path: node.path,
-      values: byCanonicalName(node.values),
-      subkeys: byCanonicalName([...node.subkeys.values()].filter((n) => n.path !== '').map(freeze)),
-    });
-    return { ...freeze(root), revision };
+    const tree = keyTreeFrom(this.layout, kvs, key);
+    if (!tree) throw keyNotFound(key);
+    return { ...tree, revision };
+  }
+
+  /** Where this database keeps its keys in the store (views built from store entries need it). */
+  get storeLayout(): StoreLayout {
+    return this.layout;
   }
 
   // ---- batch ----
@@ -457,6 +429,50 @@ export class ClusterDatabase {
     // Without the previous entry only the canonical form is known (a hashed name not even that).
     return [{ type: 'valueDeleted', path: canonicalPath, name: entry.valueName ?? '' }];
   }
+}
+
+/**
+ * The tree of a key built from the store entries under its prefix (the key's
+ * record, its values and everything below); undefined if the key's own record
+ * is not among them (the root always exists).
+ */
+export function keyTreeFrom(layout: StoreLayout, kvs: Iterable<KeyValue>, key: KeyPath): KeyTree | undefined {
+  interface Node { name: string; path: string; values: NamedValue[]; subkeys: Map<string, Node> }
+  const root: Node = { name: key.display.at(-1) ?? '', path: formatPath(key), values: [], subkeys: new Map() };
+  let found = key.canonical.length === 0;
+  const nodeAt = (canonical: readonly string[]): Node => {
+    let node = root;
+    for (const name of canonical.slice(key.canonical.length)) {
+      let next = node.subkeys.get(name);
+      if (!next) {
+        next = { name, path: '', values: [], subkeys: new Map() };
+        node.subkeys.set(name, next);
+      }
+      node = next;
+    }
+    return node;
+  };
+  for (const kv of kvs) {
+    const entry = layout.parse(kv.key);
+    if (!entry) continue;
+    const node = nodeAt(entry.canonical);
+    if (entry.kind === 'key') {
+      node.path = decodeKeyRecord(kv.key, kv.value).path;
+      node.name = node.path.split('\\').at(-1) ?? '';
+      if (entry.canonical.length === key.canonical.length) found = true;
+    } else {
+      const record = decodeValueRecord(kv.key, kv.value);
+      node.values.push({ name: record.name, value: record.value });
+    }
+  }
+  if (!found) return undefined;
+  const freeze = (node: Node): KeyTree => ({
+    name: node.name,
+    path: node.path,
+    values: byCanonicalName(node.values),
+    subkeys: byCanonicalName([...node.subkeys.values()].filter((n) => n.path !== '').map(freeze)),
+  });
+  return freeze(root);
 }
 
 function keyNotFound(key: KeyPath): ClusterError {

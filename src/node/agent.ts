@@ -8,12 +8,14 @@ import { ClusterError, clusterError } from '../model/errors.ts';
 import { messages, type LogMessage } from '../model/messages.ts';
 import type { NodeConfig } from '../model/objects.ts';
 import type { PropertyValue } from '../model/properties.ts';
-import { createRcm, step, resourceStatus, type RcmEffect, type RcmInput, type RcmLimits, type RcmState, type StepResult } from '../rcm/index.ts';
+import { createRcm, step, resourceStatus, type ConfigDelta, type RcmEffect, type RcmInput, type RcmLimits, type RcmState, type StepResult } from '../rcm/index.ts';
 import { ResourceHost, type HostProcessOptions } from '../host/index.ts';
 import type { ClusterResourceInfo, ResourceTypeRegistry } from '../types/index.ts';
 import type { ClusterLogWriter } from '../log/writer.ts';
 import { ClusterDatabase } from '../database/registry.ts';
 import { ClusterConfigStore } from '../database/config.ts';
+import type { ConfigChange, ConfigState } from '../database/config-view.ts';
+import { canonicalName } from '../database/paths.ts';
 import type { LeaseId, Store, Watcher } from '../store/store.ts';
 import { StoreError } from '../store/store.ts';
 import { boundedBy } from '../clock/bounded.ts';
@@ -118,8 +120,7 @@ export class NodeAgent {
   /** Moves started here: moveId -> the operation that asked for it. */
   private readonly moveOps = new Map<string, string>();
   private readonly publisher: OrderedPublisher;
-  private configRefresh: Promise<void> | undefined;
-  private configDirty = false;
+  private unlistenConfig: (() => void) | undefined;
   readonly coordinator: Coordinator;
 
   constructor(private readonly options: NodeAgentOptions) {
@@ -180,11 +181,11 @@ export class NodeAgent {
     await this.join();
     // The API comes up before resources open, unless held back to reproduce the seed's start-up.
     if (!this.options.holdApiOffline) this.bringApiOnline();
-    const snapshot = await this.config.snapshot();
-    this.dispatch({ type: 'configure', now: this.clock.now(), config: snapshot });
-    this.watchers.push(
-      await this.config.watch(() => this.refreshConfig(), { fromRevision: snapshot.revision + 1, onError: (e) => this.watchFailed('configuration', e) }),
-    );
+    // The configuration as of now, then every change to it as a delta (no await in between: nothing is missed).
+    const view = await this.config.view();
+    await view.informer.sync();
+    this.dispatch({ type: 'configure', now: this.clock.now(), config: view.state.snapshot() });
+    this.unlistenConfig = view.listen((change) => this.onConfigChange(view.state, change));
     const owners = await this.store.range(keys.owners);
     for (const kv of owners.kvs) await this.onOwnerChanged(nameAfter(keys.owners, kv.key), kv.value, kv.modRevision);
     this.watchers.push(
@@ -234,6 +235,7 @@ export class NodeAgent {
     for (const group of [...this.owned.keys()]) this.dispatch({ type: 'releaseGroup', now: this.clock.now(), group });
     this.phase = 'stopped';
     await this.coordinator.stop();
+    this.unlistenConfig?.();
     for (const w of this.watchers.splice(0)) await w.cancel().catch(() => undefined);
     for (const t of this.timers.values()) this.clock.clearTimer(t);
     this.timers.clear();
@@ -558,20 +560,21 @@ export class NodeAgent {
 
   // ---- configuration and ownership ----
 
-  /** Re-reads the configuration after a change; changes arriving meanwhile are folded into one more read. */
-  private refreshConfig(): void {
-    this.configDirty = true;
-    this.configRefresh ??= (async () => {
-      while (this.configDirty && this.phase === 'running') {
-        this.configDirty = false;
-        try {
-          const snapshot = await this.config.snapshot();
-          this.dispatch({ type: 'configure', now: this.clock.now(), config: snapshot });
-        } catch (e) {
-          this.storeWriteFailed('configuration read', e);
-        }
-      }
-    })().finally(() => (this.configRefresh = undefined));
+  /** Hands the RCM what a configuration change touched (everything, after the view was listed again). */
+  private onConfigChange(state: ConfigState, change: ConfigChange): void {
+    if (this.phase !== 'running') return;
+    if (change.full) {
+      this.dispatch({ type: 'configure', now: this.clock.now(), config: state.snapshot() });
+      return;
+    }
+    const snapshot = change.nodes.size > 0 || change.types.size > 0 ? state.snapshot() : undefined;
+    const delta: ConfigDelta = {
+      ...(change.nodes.size > 0 ? { nodes: snapshot!.nodes } : {}),
+      ...(change.types.size > 0 ? { types: snapshot!.types } : {}),
+      groups: [...change.groups].map((name) => ({ name, config: state.groups.get(canonicalName(name)) })),
+      resources: [...change.resources].map((name) => ({ name, config: state.resources.get(canonicalName(name)) })),
+    };
+    this.dispatch({ type: 'configureDelta', now: this.clock.now(), delta });
   }
 
   private async onOwnerChanged(group: string, value: string | undefined, epoch: number): Promise<void> {

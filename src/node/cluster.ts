@@ -148,7 +148,7 @@ export class LocalCluster {
 
 async function ensureNodes(config: ClusterConfigStore, wanted: number | readonly string[]): Promise<NodeConfig[]> {
   const existing = await config.listNodes();
-  if (existing.length > 0) return existing.sort((a, b) => a.id - b.id);
+  if (existing.length > 0) return [...existing].sort((a, b) => a.id - b.id);
   const names = typeof wanted === 'number' ? Array.from({ length: wanted }, (_, i) => `node${i + 1}`) : wanted;
   if (names.length === 0) throw new ClusterError('ERROR_INVALID_PARAMETER', 'a cluster needs at least one node');
   const out: NodeConfig[] = [];

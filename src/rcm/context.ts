@@ -1,6 +1,8 @@
 // One step's working copy of the RCM state. The previous state is never
-// written: maps are copied once per step and a record is copied the first time
-// the step writes it (w*), so a step costs what it touches, not the cluster's size.
+// written: each map is a persistent map edited as a transient copy (O(1) to
+// take, structure shared with the previous state), and a record is copied the
+// first time the step writes it (w*), so a step costs what it touches, not the
+// cluster's size.
 import { assert, messages, type LogMessage, type ResourceState } from '../model/index.ts';
 import type {
   ConfigIndex,
@@ -17,6 +19,7 @@ import type {
   TimerTarget,
 } from './types.ts';
 import { isLegalTransition } from './transitions.ts';
+import { PersistentMap, type TransientMap } from './persistent-map.ts';
 
 export class Step {
   readonly now: number;
@@ -26,10 +29,10 @@ export class Step {
   readonly node: RcmState['node'];
   readonly limits: RcmState['limits'];
   config: ConfigIndex;
-  private readonly resources: Map<string, Readonly<ResourceRecord>>;
-  private readonly groups: Map<string, Readonly<GroupRecord>>;
-  private readonly operations: Map<string, Readonly<OperationRecord>>;
-  private readonly timers: Map<string, TimerRecord>;
+  private readonly resources: TransientMap<string, Readonly<ResourceRecord>>;
+  private readonly groups: TransientMap<string, Readonly<GroupRecord>>;
+  private readonly operations: TransientMap<string, Readonly<OperationRecord>>;
+  private readonly timers: TransientMap<string, TimerRecord>;
   private readonly copiedResources = new Set<string>();
   private readonly copiedGroups = new Set<string>();
   private readonly copiedOperations = new Set<string>();
@@ -40,10 +43,10 @@ export class Step {
     this.node = state.node;
     this.limits = state.limits;
     this.config = state.config;
-    this.resources = new Map(state.resources);
-    this.groups = new Map(state.groups);
-    this.operations = new Map(state.operations);
-    this.timers = new Map(state.timers);
+    this.resources = PersistentMap.from(state.resources).edit();
+    this.groups = PersistentMap.from(state.groups).edit();
+    this.operations = PersistentMap.from(state.operations).edit();
+    this.timers = PersistentMap.from(state.timers).edit();
     this.nextId = state.nextId;
   }
 
@@ -53,10 +56,10 @@ export class Step {
         node: this.node,
         limits: this.limits,
         config: this.config,
-        resources: this.resources,
-        groups: this.groups,
-        operations: this.operations,
-        timers: this.timers,
+        resources: this.resources.seal(),
+        groups: this.groups.seal(),
+        operations: this.operations.seal(),
+        timers: this.timers.seal(),
         nextId: this.nextId,
       },
       effects: this.effects,

@@ -1,14 +1,14 @@
 // The RCM's one entry point: step(state, input) -> { state, effects }.
 // Pure: no I/O, no timers, no clock; the input's `now` is the only time.
 import { assert, clusterError, type NodeConfig } from '../model/index.ts';
-import { emptyConfig, indexConfig } from './config.ts';
+import { emptyConfig, indexConfig, updateConfigIndex } from './config.ts';
 import { Step } from './context.ts';
 import { evaluateGroup, endOperation, onAcquireGroup, onMoveDeadline, onOperationDeadline, onReleaseGroup } from './groups.ts';
 import { defaultRcmLimits, type RcmLimits } from './limits.ts';
 import { driveGroup, onCallDeadline, onCallResult, onResourceTimer } from './lifecycle.ts';
 import { onRequest } from './requests.ts';
 import { isUpState } from './transitions.ts';
-import type { ClusterSnapshot, RcmInput, RcmState, ResourceRecord, StepResult } from './types.ts';
+import type { ClusterSnapshot, ConfigDelta, RcmInput, RcmState, ResourceRecord, StepResult } from './types.ts';
 
 /** A node's RCM before it has been given any configuration. */
 export function createRcm(node: NodeConfig, limits: Partial<RcmLimits> = {}): RcmState {
@@ -29,6 +29,9 @@ export function step(state: RcmState, input: RcmInput): StepResult {
   switch (input.type) {
     case 'configure':
       configure(s, input.config);
+      break;
+    case 'configureDelta':
+      configureDelta(s, input.delta);
       break;
     case 'callResult':
       onCallResult(s, input);
@@ -113,14 +116,7 @@ function configure(s: Step, snapshot: ClusterSnapshot): void {
     const rec = s.resource(name)!;
     if (!cfg || cfg.group !== rec.group) removeResource(s, name, previous.resources.get(name)?.common.DeadlockTimeout ?? 0);
   }
-  for (const name of [...s.groupNames()]) {
-    if (s.config.groups.has(name)) continue;
-    const g = s.group(name)!;
-    if (g.move) s.cancelTimer(g.move.timerId);
-    const deleted = clusterError('ERROR_GROUP_NOT_FOUND', `group ${JSON.stringify(name)} was deleted`);
-    for (const op of s.operationsOf(name)) endOperation(s, op.requestId, { resource: '-', error: deleted });
-    s.deleteGroup(name);
-  }
+  for (const name of [...s.groupNames()]) if (!s.config.groups.has(name)) removeGroup(s, name);
   for (const name of s.config.groups.keys()) {
     if (!s.group(name)) s.addGroup({ name, owned: false, epoch: 0, move: undefined });
     s.dirty.add(name);
@@ -128,6 +124,44 @@ function configure(s: Step, snapshot: ClusterSnapshot): void {
   for (const cfg of s.config.resources.values()) {
     if (!s.resource(cfg.name)) s.addResource(newResourceRecord(cfg.name, cfg.group, s.now));
   }
+}
+
+/**
+ * Part of the configuration changed: as configure, for the named objects only.
+ * A change of nodes or types may concern any group, so all are driven then.
+ */
+function configureDelta(s: Step, delta: ConfigDelta): void {
+  const previous = s.config;
+  s.config = updateConfigIndex(previous, delta);
+  const touched = new Set<string>();
+  for (const { name } of delta.resources) {
+    const rec = s.resource(name);
+    const cfg = s.config.resources.get(name);
+    if (rec && (!cfg || cfg.group !== rec.group)) removeResource(s, name, previous.resources.get(name)?.common.DeadlockTimeout ?? 0);
+    if (cfg) touched.add(cfg.group);
+  }
+  for (const { name } of delta.groups) {
+    if (s.config.groups.has(name)) touched.add(name);
+    else if (s.group(name)) removeGroup(s, name);
+  }
+  for (const name of delta.nodes || delta.types ? s.config.groups.keys() : touched) {
+    if (!s.config.groups.has(name)) continue;
+    if (!s.group(name)) s.addGroup({ name, owned: false, epoch: 0, move: undefined });
+    s.dirty.add(name);
+  }
+  for (const { name } of delta.resources) {
+    const cfg = s.config.resources.get(name);
+    if (cfg && !s.resource(name)) s.addResource(newResourceRecord(cfg.name, cfg.group, s.now));
+  }
+}
+
+/** A deleted group: its operations end, its move's deadline is no longer watched. */
+function removeGroup(s: Step, name: string): void {
+  const g = s.group(name)!;
+  if (g.move) s.cancelTimer(g.move.timerId);
+  const deleted = clusterError('ERROR_GROUP_NOT_FOUND', `group ${JSON.stringify(name)} was deleted`);
+  for (const op of s.operationsOf(name)) endOperation(s, op.requestId, { resource: '-', error: deleted });
+  s.deleteGroup(name);
 }
 
 /** A deleted resource: stop what may run and close it, without waiting for either. */

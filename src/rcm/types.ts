@@ -58,10 +58,26 @@ export type Operation =
       readonly kind?: MoveKind;
     };
 
+/**
+ * What changed in the configuration since the last configure: cheaper than the
+ * whole configuration when a few objects of a large cluster change.
+ */
+export interface ConfigDelta {
+  /** All nodes, when any changed (they are few); absent: unchanged. */
+  readonly nodes?: readonly NodeConfig[];
+  /** All resource types, when any changed; absent: unchanged. */
+  readonly types?: readonly ResourceTypeDescriptor[];
+  /** Groups that changed: the new configuration, or none when deleted. */
+  readonly groups: ReadonlyArray<{ readonly name: string; readonly config?: GroupConfig }>;
+  /** Resources that changed: the new configuration, or none when deleted. */
+  readonly resources: ReadonlyArray<{ readonly name: string; readonly config?: ResourceConfig }>;
+}
+
 export type CallOutcome = 'ok' | 'pending' | 'failed';
 
 export type RcmInput =
   | { readonly type: 'configure'; readonly now: number; readonly config: ClusterSnapshot }
+  | { readonly type: 'configureDelta'; readonly now: number; readonly delta: ConfigDelta }
   | {
       readonly type: 'callResult';
       readonly now: number;
@@ -262,7 +278,7 @@ export interface ConfigIndex {
   readonly groups: ReadonlyMap<string, GroupConfig>;
   readonly resources: ReadonlyMap<string, ResourceConfig>;
   readonly types: ReadonlyMap<string, ResourceTypeDescriptor>;
-  /** Resources of each group, in configuration order. */
+  /** Resources of each group, in name order (case-insensitive). */
   readonly groupResources: ReadonlyMap<string, readonly string[]>;
   /** Parsed dependency expressions; a resource whose expression does not parse has none here and cannot come online. */
   readonly dependencies: ReadonlyMap<string, DependencyExpr | undefined>;
