@@ -10,13 +10,16 @@ import { deriveGroupState, type GroupConfig, type ResourceConfig, type ResourceS
 import { chooseTarget, isPlacementError, planEvacuation, validateMoveTarget } from '../policy/index.ts';
 import type { Store, Watcher } from '../store/store.ts';
 import { ClusterDatabase } from '../database/registry.ts';
-import { ClusterConfigStore, type ConfigSnapshot, type PropertyChanges } from '../database/config.ts';
+import { ClusterConfigStore, type PropertyChanges } from '../database/config.ts';
 import type { RegistryValue as DbRegistryValue } from '../database/values.ts';
-import { keys, nameAfter, CLUSTER_PREFIX } from '../node/keys.ts';
+import { keys, CLUSTER_PREFIX } from '../node/keys.ts';
 import { decodeMove, decodeObject, decodeOpResult, decodeOwner, decodeReport, encode, type MoveRecord, type OpKind, type OpRequest, type ResourceReport } from '../node/records.ts';
-import { nodeState, readRuntimeView, type RuntimeView } from '../node/view.ts';
 import { endedAtDeadline, endOverdueOperation } from '../node/operations.ts';
 import { defaultAgentLimits } from '../node/limits.ts';
+import { nodeState, RuntimeCache, type ReportIndex, type RuntimeView } from '../node/view.ts';
+import type { ConfigState } from '../database/config-view.ts';
+
+type CachedView = RuntimeView & { readonly state: ConfigState; readonly reports: ReportIndex };
 import type {
   ClusterApi,
   ClusterEvent,
@@ -74,8 +77,11 @@ export class ClusterService implements ClusterApi {
     this.name = options.clusterName ?? 'failover';
   }
 
-  private async view(): Promise<RuntimeView> {
-    return readRuntimeView(this.store, await this.config.snapshot());
+  /** The cluster as of now, from this process's watch-fed caches (no store read beyond one revision check). */
+  private async view(): Promise<CachedView> {
+    const [config, runtime] = await Promise.all([this.config.view(), RuntimeCache.for(this.store)]);
+    await config.informer.sync();
+    return runtime.view(config.state);
   }
 
   async getCluster(): Promise<ClusterView> {
@@ -135,14 +141,12 @@ export class ClusterService implements ClusterApi {
 
   async listGroups(): Promise<GroupView[]> {
     const v = await this.view();
-    const reports = await this.reports();
-    return v.config.groups.map((g) => groupView(v, g, reports, this.clock.now()));
+    return v.config.groups.map((g) => groupView(v, g, this.clock.now()));
   }
 
   async getGroup(name: string): Promise<GroupView> {
-    const g = await this.config.getGroup(name);
     const v = await this.view();
-    return groupView(v, g, await this.reports(), this.clock.now());
+    return groupView(v, v.state.group(name), this.clock.now());
   }
 
   async createGroup(name: string, common: Partial<GroupConfig['common']> = {}): Promise<GroupView> {
@@ -215,14 +219,13 @@ export class ClusterService implements ClusterApi {
 
   async listResources(filter: { group?: string } = {}): Promise<ResourceView[]> {
     const v = await this.view();
-    const reports = await this.reports();
-    const group = filter.group === undefined ? undefined : (await this.config.getGroup(filter.group)).name;
-    return v.config.resources.filter((r) => group === undefined || r.group === group).map((r) => resourceView(v, r, reports));
+    const resources = filter.group === undefined ? v.config.resources : v.state.resourcesIn(v.state.group(filter.group).name);
+    return resources.map((r) => resourceView(v, r));
   }
 
   async getResource(name: string): Promise<ResourceView> {
-    const r = await this.config.getResource(name);
-    return resourceView(await this.view(), r, await this.reports());
+    const v = await this.view();
+    return resourceView(v, v.state.resource(name));
   }
 
   async createResource(
@@ -458,31 +461,6 @@ export class ClusterService implements ClusterApi {
     return EventFeed.open(this.store, this.config, filter, onEvent);
   }
 
-  /**
-   * Every node's resource reports: node -> resource -> report. A node's RCM
-   * numbers its own transitions; across owners the API's state sequence number
-   * is the store revision of the report, which increases for the object
-   * whichever node reports it.
-   */
-  private async reports(): Promise<Map<string, Map<string, ResourceReport>>> {
-    const r = await this.store.range(keys.states);
-    const out = new Map<string, Map<string, ResourceReport>>();
-    for (const kv of r.kvs) {
-      const [node, resource] = splitStateKey(kv.key);
-      const rep = decodeReport(kv.value);
-      if (!node || !resource || !rep) continue;
-      let m = out.get(node);
-      if (!m) out.set(node, (m = new Map()));
-      m.set(resource, { ...rep, stateSeq: kv.modRevision });
-    }
-    return out;
-  }
-}
-
-function splitStateKey(key: string): [string | undefined, string | undefined] {
-  const rest = nameAfter(keys.states, key);
-  const i = rest.indexOf('/');
-  return i < 0 ? [undefined, undefined] : [rest.slice(0, i), rest.slice(i + 1)];
 }
 
 function failedOp(kind: OpKind, target: string, e: unknown): OperationView {
@@ -512,16 +490,21 @@ function moveView(m: MoveRecord): MoveView {
   };
 }
 
-/** The state a resource shows: its owner's report, or Offline where no running node owns the group. */
-function reportedState(v: RuntimeView, r: ResourceConfig, reports: Map<string, Map<string, ResourceReport>>): { report?: ResourceReport; owner?: string } {
+/**
+ * The state a resource shows: its owner's report, or Offline where no running
+ * node owns the group. A node's RCM numbers its own transitions; across owners
+ * the API's state sequence number is the store revision of the report, which
+ * increases for the object whichever node reports it.
+ */
+function reportedState(v: CachedView, r: ResourceConfig): { report?: ResourceReport; owner?: string } {
   const owner = v.owners.get(r.group)?.node;
   if (!owner) return {};
-  const report = reports.get(owner)?.get(r.name);
+  const report = v.reports.get(owner)?.get(r.name);
   return { owner, ...(report ? { report } : {}) };
 }
 
-function resourceView(v: RuntimeView, r: ResourceConfig, reports: Map<string, Map<string, ResourceReport>>): ResourceView {
-  const { report, owner } = reportedState(v, r, reports);
+function resourceView(v: CachedView, r: ResourceConfig): ResourceView {
+  const { report, owner } = reportedState(v, r);
   const down = owner !== undefined && !v.members.has(owner);
   return {
     name: r.name,
@@ -537,9 +520,9 @@ function resourceView(v: RuntimeView, r: ResourceConfig, reports: Map<string, Ma
   };
 }
 
-function groupView(v: RuntimeView, g: GroupConfig, reports: Map<string, Map<string, ResourceReport>>, now: number): GroupView {
-  const resources = v.config.resources.filter((r) => r.group === g.name);
-  const states = resources.map((r) => resourceView(v, r, reports).state);
+function groupView(v: CachedView, g: GroupConfig, now: number): GroupView {
+  const resources = v.state.resourcesIn(g.name);
+  const states = resources.map((r) => resourceView(v, r).state);
   const owner = v.owners.get(g.name);
   const move = v.moves.get(g.name);
   const moving = move !== undefined && !move.outcome && now < move.deadlineAt;
@@ -572,7 +555,8 @@ function fromDbValue(v: DbRegistryValue): RegistryValue {
 class EventFeed implements Subscription {
   private watchers: Watcher[] = [];
   private closed = false;
-  private snapshot!: ConfigSnapshot;
+  /** The process's live configuration view (changes in place as the watch delivers). */
+  private state!: ConfigState;
   private readonly owners = new Map<string, string>();
   private readonly reports = new Map<string, Map<string, ResourceReport>>();
   private readonly groupStates = new Map<string, string>();
@@ -597,13 +581,16 @@ class EventFeed implements Subscription {
   }
 
   private async connect(): Promise<void> {
-    this.snapshot = await this.config.snapshot();
+    const view = await this.config.view();
+    await view.informer.sync();
+    this.state = view.state;
+    const configRevision = this.state.revision;
     const all = await this.store.range(CLUSTER_PREFIX);
     this.owners.clear();
     this.reports.clear();
     this.members = new Set();
     for (const kv of all.kvs) this.absorb(kv.key, kv.value, kv.modRevision, false);
-    for (const g of this.snapshot.groups) this.groupStates.set(g.name, this.groupState(g.name));
+    for (const g of this.state.groups.values()) this.groupStates.set(g.name, this.groupState(g.name));
     const onError = (): void => {
       if (this.closed) return;
       this.close();
@@ -622,14 +609,13 @@ class EventFeed implements Subscription {
     );
     this.watchers.push(
       await this.config.watch(
-        (events, revision) => void this.onConfig(events.map((e) => e.path), revision),
-        { fromRevision: this.snapshot.revision + 1, onError },
+        (events, revision) => this.onConfig(events.map((e) => e.path), revision),
+        { fromRevision: configRevision + 1, onError },
       ),
     );
   }
 
-  private async onConfig(paths: string[], revision: number): Promise<void> {
-    this.snapshot = await this.config.snapshot();
+  private onConfig(paths: string[], revision: number): void {
     const seen = new Set<string>();
     for (const p of paths) {
       const [top, name] = p.split('\\');
@@ -675,7 +661,7 @@ class EventFeed implements Subscription {
 
   private groupState(group: string): string {
     const owner = this.owners.get(group);
-    const names = this.snapshot.resources.filter((r) => r.group === group).map((r) => r.name);
+    const names = this.state.resourcesIn(group).map((r) => r.name);
     const states = names.map((n) => (owner ? this.reports.get(owner)?.get(n)?.state : undefined) ?? 'Offline');
     return deriveGroupState(states);
   }

@@ -44,10 +44,9 @@ const KIND_BY_KEY = new Map<string, ObjectKind>([
 ]);
 const GENERATION_CANONICAL = canonicalName(GENERATION_VALUE);
 
-function compareNames(a: { name: string }, b: { name: string }): number {
-  const x = canonicalName(a.name);
-  const y = canonicalName(b.name);
-  return x < y ? -1 : x > y ? 1 : 0;
+/** The values of a map keyed by canonical name, in name order. */
+function inNameOrder<T>(map: ReadonlyMap<string, T>, keys: Iterable<string> = map.keys()): T[] {
+  return [...keys].sort().flatMap((k) => map.get(k) ?? []);
 }
 
 /**
@@ -102,14 +101,12 @@ export class ConfigState {
 
   /** Resources whose expression names this one, in name order. */
   dependents(name: string): string[] {
-    const names = [...(this.dependentsOf.get(canonicalName(name)) ?? [])];
-    return names.flatMap((n) => this.resources.get(n) ?? []).sort(compareNames).map((r) => r.name);
+    return inNameOrder(this.resources, this.dependentsOf.get(canonicalName(name)) ?? []).map((r) => r.name);
   }
 
   /** A group's resources, in name order. */
   resourcesIn(group: string): ResourceConfig[] {
-    const names = [...(this.byGroup.get(canonicalName(group)) ?? [])];
-    return names.flatMap((n) => this.resources.get(n) ?? []).sort(compareNames);
+    return inNameOrder(this.resources, this.byGroup.get(canonicalName(group)) ?? []);
   }
 
   /** Everything, as arrays in name order (nodes by id); built once per change. */
@@ -117,9 +114,9 @@ export class ConfigState {
     this.cached ??= {
       revision: this.revision,
       nodes: Object.freeze([...this.nodes.values()].sort((a, b) => a.id - b.id)) as NodeConfig[],
-      types: Object.freeze([...this.types.values()].sort(compareNames)) as ResourceTypeDescriptor[],
-      groups: Object.freeze([...this.groups.values()].sort(compareNames)) as GroupConfig[],
-      resources: Object.freeze([...this.resources.values()].sort(compareNames)) as ResourceConfig[],
+      types: Object.freeze(inNameOrder(this.types)) as ResourceTypeDescriptor[],
+      groups: Object.freeze(inNameOrder(this.groups)) as GroupConfig[],
+      resources: Object.freeze(inNameOrder(this.resources)) as ResourceConfig[],
     };
     return this.cached;
   }

@@ -71,6 +71,8 @@ export type { ConfigSnapshot } from './config-view.ts';
 
 /** How many times a change is validated again because another change got in first. */
 export const CONFIG_UPDATE_ATTEMPTS_MAX = 20;
+/** Most resources whose PersistentState one change sets (each is two store writes; a store transaction takes 128). */
+export const PERSISTENT_STATES_PER_CHANGE_MAX = 40;
 /** Most private properties one resource type may declare (each is a value written at resource creation). */
 export const TYPE_PRIVATE_PROPERTIES_MAX = 48;
 /** Longest private property name. */
@@ -392,6 +394,26 @@ export class ClusterConfigStore {
       const merged = { ...(resource.common as unknown as Record<string, PropertyValue>) };
       applyValues(merged, values);
       return { commands: setCommands(`${RESOURCES_KEY}\\${resource.name}`, values, asRecord(resource.common)), result: { ...resource, common: merged as unknown as ResourceConfig['common'] } };
+    });
+  }
+
+  /**
+   * Sets the PersistentState of many resources in one change (a node records
+   * what operators asked of whole groups this way). Resources deleted
+   * meanwhile are skipped; at most PERSISTENT_STATES_PER_CHANGE_MAX at once.
+   */
+  async setPersistentStates(states: ReadonlyMap<string, 0 | 1>): Promise<void> {
+    if (states.size > PERSISTENT_STATES_PER_CHANGE_MAX) {
+      throw new ClusterError('ERROR_INVALID_PARAMETER', `${states.size} persistent states in one change, more than ${PERSISTENT_STATES_PER_CHANGE_MAX}`);
+    }
+    await this.change((s) => {
+      const commands: BatchCommand[] = [];
+      for (const [name, value] of states) {
+        const resource = s.resources.get(canonicalName(name));
+        if (!resource || resource.common.PersistentState === value) continue;
+        commands.push({ op: 'setValue', key: `${RESOURCES_KEY}\\${resource.name}`, name: 'PersistentState', value: { type: 'dword', data: value } });
+      }
+      return { commands, result: undefined };
     });
   }
 

@@ -13,7 +13,7 @@ import { ResourceHost, type HostProcessOptions } from '../host/index.ts';
 import type { ClusterResourceInfo, ResourceTypeRegistry } from '../types/index.ts';
 import type { ClusterLogWriter } from '../log/writer.ts';
 import { ClusterDatabase } from '../database/registry.ts';
-import { ClusterConfigStore } from '../database/config.ts';
+import { ClusterConfigStore, PERSISTENT_STATES_PER_CHANGE_MAX } from '../database/config.ts';
 import type { ConfigChange, ConfigState } from '../database/config-view.ts';
 import { canonicalName } from '../database/paths.ts';
 import type { LeaseId, Store, Watcher } from '../store/store.ts';
@@ -121,6 +121,8 @@ export class NodeAgent {
   private readonly moveOps = new Map<string, string>();
   private readonly publisher: OrderedPublisher;
   private unlistenConfig: (() => void) | undefined;
+  /** PersistentState values to write with the next batch. */
+  private readonly persistentStates = new Map<string, 0 | 1>();
   readonly coordinator: Coordinator;
 
   constructor(private readonly options: NodeAgentOptions) {
@@ -342,7 +344,7 @@ export class NodeAgent {
       }
       case 'setPersistentState':
         if (this.shutdown) return; // a shutdown is not an operator's offline: the groups come back after restart
-        this.background('PersistentState', this.config.setResourceCommon(effect.resource, { PersistentState: effect.value }));
+        this.recordPersistentState(effect.resource, effect.value);
         return;
       case 'reply':
         if (!effect.ok && this.shutdownStepEnded(effect.requestId)) return;
@@ -381,6 +383,24 @@ export class NodeAgent {
         this.background('move end', this.endMove(effect));
         return;
     }
+  }
+
+  /**
+   * PersistentState changes are written together: an operator's request for a
+   * whole group (or many groups) is a few configuration changes, not one per
+   * resource. The latest value asked for a resource wins.
+   */
+  private recordPersistentState(resource: string, value: 0 | 1): void {
+    const first = this.persistentStates.size === 0;
+    this.persistentStates.set(resource, value);
+    if (!first) return;
+    queueMicrotask(() => {
+      const all = [...this.persistentStates];
+      this.persistentStates.clear();
+      for (let i = 0; i < all.length; i += PERSISTENT_STATES_PER_CHANGE_MAX) {
+        this.background('PersistentState', this.config.setPersistentStates(new Map(all.slice(i, i + PERSISTENT_STATES_PER_CHANGE_MAX))));
+      }
+    });
   }
 
   private cancelTimer(timerId: string): void {

@@ -15,7 +15,7 @@ import { keys, nameAfter } from './keys.ts';
 import type { AgentLimits } from './limits.ts';
 import { OperationResults } from './operations.ts';
 import { decodeObject, encode, type MoveRecord, type OpRequest, type OwnerRecord, type OwnershipReason } from './records.ts';
-import { readRuntimeView, type RuntimeView } from './view.ts';
+import { RuntimeCache, type RuntimeView } from './view.ts';
 
 /** Most owner records one placement transaction writes (each also needs one compare). */
 export const OWNER_WRITES_PER_TXN_MAX = STORE_TXN_OPS_MAX;
@@ -128,7 +128,9 @@ export class Coordinator {
 
   /** One pass of the coordinator's duties over a fresh view of the cluster. */
   async sweep(): Promise<void> {
-    const view = await readRuntimeView(this.o.store, await this.o.config.snapshot());
+    const [config, runtime] = await Promise.all([this.o.config.view(), RuntimeCache.for(this.o.store)]);
+    await config.informer.sync();
+    const view = runtime.view(config.state);
     if (!this.leader || !this.running) return;
     await this.failOverDownNodes(view);
     await this.placeUnownedGroups(view);
