@@ -78,7 +78,7 @@ for (let i = 0; i < warmupRuns + runs; i++) {
   errorsSeen += plan.decisions.filter((d) => isPlacementError(d.target)).length;
 }
 const s = summary(samples);
-report('placement: node-down plan, 64 nodes / 10k groups, median (target < 100)', s.median, 'ms');
+report('placement (pure): node-down plan, 64 nodes / 10k groups, median (target < 100)', s.median, 'ms');
 report('placement: node-down plan, 64 nodes / 10k groups, p99', s.p99, 'ms');
 report('placement: groups planned per failed node (mean)', Math.round(decisions / runs));
 report('placement: groups with no possible target (total)', errorsSeen);
@@ -128,7 +128,7 @@ for (let c = 0; c < startClassCount; c++) {
   classSpread = Math.max(classSpread, Math.max(...perNode) - Math.min(...perNode));
 }
 const st = summary(startSamples);
-report('placement: place 2,000 unowned groups in one pass, median (target < 50)', st.median, 'ms');
+report('placement (pure): place 2,000 unowned groups in one pass, median (target < 50)', st.median, 'ms');
 report('placement: groups placed of 2,000', placedOn.size);
 report('placement: groups per node after the pass', loads.join(' / '));
 report('placement: widest class spread, max - min per node (target <= 1)', classSpread);

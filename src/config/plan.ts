@@ -7,8 +7,8 @@
 // as FailoverThreshold, are left as they are); parameters left out are left as
 // they are; a resource without "dependencies" has none. A group's `state`
 // (online/offline) is every resource's PersistentState; a group whose existing
-// resources differ gets one setGroupState change (the API's online/offline
-// group, which sets PersistentState and acts on it). Groups and resources
+// resources differ gets one setGroupState change (apply sets their
+// PersistentState, then asks the group online or offline). Groups and resources
 // missing from the file are deleted only with --prune.
 //
 // New groups come group by group (the group, its resources, their
@@ -137,7 +137,7 @@ export function planApply(file: ConfigDocument, running: RunningCluster, options
 
   // 4. Properties and parameters of what exists. PersistentState of a group with
   //    a state changes through its setGroupState (7), not resource by resource.
-  const groupStates: Change[] = [];
+  const groupStates: Extract<Change, { op: 'setGroupState' }>[] = [];
   for (const [gname, g] of Object.entries(desired.groups)) {
     const cur = current.groups[gname];
     if (cur) {
@@ -156,7 +156,7 @@ export function planApply(file: ConfigDocument, running: RunningCluster, options
     const from = existing.every((ps) => ps === 1) ? 'online' : existing.every((ps) => ps === 0) ? 'offline' : 'mixed';
     groupStates.push({ op: 'setGroupState', group: gname, from, to: state, persistentStates });
   }
-  const stateSetByGroup = new Set(groupStates.map((c) => (c.op === 'setGroupState' ? c.group : '')));
+  const stateSetByGroup = new Set(groupStates.map((c) => c.group));
   for (const [rname, w] of want) {
     const h = have.get(rname);
     if (!h) continue;
