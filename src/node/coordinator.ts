@@ -8,7 +8,7 @@ import type { Clock, TimerHandle } from '../model/clock.ts';
 import { clusterError } from '../model/errors.ts';
 import { messages, type LogMessage } from '../model/messages.ts';
 import type { NodeConfig } from '../model/objects.ts';
-import { chooseTarget, decideFailback, decideFailover, isPlacementError, planEvacuation, planPlacement } from '../policy/index.ts';
+import { decideFailback, decideFailover, isPlacementError, planEvacuation, planFailovers, planPlacement } from '../policy/index.ts';
 import type { ClusterConfigStore } from '../database/config.ts';
 import { STORE_TXN_OPS_MAX, type LeaseId, type Store, type Watcher } from '../store/store.ts';
 import { keys, nameAfter } from './keys.ts';
@@ -243,8 +243,10 @@ export class Coordinator {
     }
   }
 
+  /** Failovers asked for past a restart threshold: the allowed ones are placed in one plan (policy/plan.ts). */
   private async answerFailoverRequests(view: RuntimeView): Promise<void> {
     const requests = await this.o.store.range(keys.failoverRequests);
+    const allowed = new Map<string, { from: string; history: readonly number[] }>();
     for (const kv of requests.kvs) {
       const group = nameAfter(keys.failoverRequests, kv.key);
       await this.o.store.delete(kv.key);
@@ -257,14 +259,18 @@ export class Coordinator {
         this.o.log(decision.log);
         continue;
       }
-      const target = chooseTarget(view.policy, group, 'failover', owner.node);
-      if (isPlacementError(target)) {
-        this.o.log({ level: 'ERR', component: 'RCM', text: `Group ${group} cannot fail over from ${owner.node}: ${target.message}` });
+      allowed.set(group, { from: owner.node, history: decision.history });
+    }
+    if (allowed.size === 0) return;
+    for (const d of planFailovers(view.policy, [...allowed.keys()])) {
+      const { from, history } = allowed.get(d.group)!;
+      if (isPlacementError(d.target)) {
+        this.o.log({ level: 'ERR', component: 'RCM', text: `Group ${d.group} cannot fail over from ${from}: ${d.target.message}` });
         continue;
       }
-      await this.o.store.put(keys.failovers(group), encode({ history: decision.history }));
-      if (target.node === owner.node) continue;
-      await this.sendMove(owner.node, group, target.node, 'Failover');
+      await this.o.store.put(keys.failovers(d.group), encode({ history }));
+      if (d.target.node === from) continue;
+      await this.sendMove(from, d.group, d.target.node, 'Failover');
     }
   }
 

@@ -1,6 +1,7 @@
 // Plans that place many groups at once: the owners of every unowned group
 // (cluster start, groups just created), the failover of a Down node's groups
-// (node-down.ts) and the drain of a node (planEvacuation). Each plan builds ONE PlacementIndex
+// (node-down.ts), the drain of a node (planEvacuation) and the failovers
+// groups ask for past their restart threshold (planFailovers). Each plan builds ONE PlacementIndex
 // and records every decision in it before the next, so anti-affinity,
 // preferred owners and load spreading hold among the groups of the plan — not
 // only against the groups placed before it. Groups are placed in Priority
@@ -28,11 +29,11 @@ export function byPriority(a: PolicyGroup, b: PolicyGroup): number {
  * Places `groups` (in Priority order) over one index of `view`, recording each
  * successful decision before the next search.
  */
-export function placeInOrder(view: ClusterView, groups: readonly PolicyGroup[], options: SearchOptions): PlacementDecision[] {
+export function placeInOrder(view: ClusterView, groups: readonly PolicyGroup[], options: SearchOptions | ((group: PolicyGroup) => SearchOptions)): PlacementDecision[] {
   const index = new PlacementIndex(view);
   const decisions: PlacementDecision[] = [];
   for (const group of [...groups].sort(byPriority)) {
-    const target = searchTarget(index, group, options);
+    const target = searchTarget(index, group, typeof options === 'function' ? options(group) : options);
     if (!isPlacementError(target)) index.place(group, target.node);
     decisions.push({ group: group.name, priority: group.common.Priority, target });
   }
@@ -60,5 +61,20 @@ export function planEvacuation(view: ClusterView, nodes: readonly string[]): Pla
     view,
     view.groups.filter((g) => g.owner !== undefined && down.has(g.owner)),
     { leaving: undefined, leavingIsForbidden: true, down },
+  );
+}
+
+/**
+ * Targets for groups that asked to fail over (a resource past its restart
+ * threshold), each leaving its current owner: another node where one
+ * qualifies, else a restart in place. Groups answered together spread as any
+ * plan does.
+ */
+export function planFailovers(view: ClusterView, groups: readonly string[]): PlacementDecision[] {
+  const asked = new Set(groups);
+  return placeInOrder(
+    view,
+    view.groups.filter((g) => asked.has(g.name)),
+    (g) => ({ leaving: g.owner, leavingIsForbidden: false }),
   );
 }

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chooseTarget, isPlacementError, type PlacementChoice } from '../../src/policy/placement.ts';
-import { planEvacuation, planPlacement, type PlacementDecision } from '../../src/policy/plan.ts';
+import { planEvacuation, planFailovers, planPlacement, type PlacementDecision } from '../../src/policy/plan.ts';
 import type { ClusterView, PolicyGroup } from '../../src/policy/view.ts';
 import { group, nodes, view } from './fixtures.ts';
 
@@ -120,4 +120,17 @@ test('evacuating two nodes at once plans over one index: their groups do not pil
   const t = targets(planEvacuation(v, ['N1', 'N2']));
   assert.notEqual(t.get('A1')?.node, t.get('B1')?.node);
   for (const c of t.values()) assert.ok(c.node === 'N3' || c.node === 'N4');
+});
+
+test('failovers asked for together spread over the other nodes; with no other node, a restart in place', () => {
+  const v = view(
+    nodes('N1 N2 N3 N4'),
+    ...['F1', 'F2', 'F3'].map((g) => group(g, { owner: 'N1', classes: ['sql'] })),
+    group('Pinned', { owner: 'N2', resources: { R: ['N2'] } }),
+    group('Quiet', { owner: 'N1', classes: ['sql'] }),
+  );
+  const t = targets(planFailovers(v, ['F1', 'F2', 'F3', 'Pinned']));
+  assert.deepEqual(['F1', 'F2', 'F3'].map((g) => t.get(g)?.node).sort(), ['N2', 'N3', 'N4']);
+  assert.deepEqual(t.get('Pinned'), { node: 'N2', antiAffinityRelaxed: false });
+  assert.equal(t.has('Quiet'), false, 'only the groups that asked');
 });
