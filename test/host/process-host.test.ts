@@ -14,8 +14,10 @@ import { builtinResourceTypes } from '../../src/types/index.ts';
 import { isProcessRunning } from '../../src/types/process-group.ts';
 import { until as untilWithin } from '../support/until.ts';
 
-/** Generous on a loaded 2-core machine: a host process starts (tsx loader) in well under this. */
-const PROCESS_START_BOUND_MS = 20_000;
+/** Generous on a loaded 2-core machine: a host process starts (tsx loader) in 1-3 s when five test runs share the cores. */
+const PROCESS_START_BOUND_MS = 60_000;
+/** How late a timer may fire on such a machine. */
+const TIMER_SLACK_MS = 20_000;
 /** A one-node cluster starting in a process of its own and bringing a group online. */
 const FIXTURE_ONLINE_BOUND_MS = 60_000;
 
@@ -98,7 +100,7 @@ test('an entry point that spins forever: its host is killed at DeadlockTimeout, 
     const tookMs = Date.now() - started;
     assert.equal(spin.error?.name, 'ERROR_RESOURCE_CALL_TIMED_OUT');
     assert.match(spin.error!.message, /online of resource "Spin" exceeded its DeadlockTimeout of 1500 ms; resource host \d+ is restarted/);
-    assert.ok(tookMs >= DEADLOCK_MS - 50 && tookMs < DEADLOCK_MS + 5_000, `answered after ${tookMs} ms`);
+    assert.ok(tookMs >= DEADLOCK_MS - 50 && tookMs < DEADLOCK_MS + TIMER_SLACK_MS, `answered after ${tookMs} ms`);
     const o = await other;
     assert.equal(o.error?.name, 'ERROR_RESOURCE_CALL_TIMED_OUT', 'a call sharing the deadlocked host fails with it');
     assert.equal(deadlocks.length, 1);

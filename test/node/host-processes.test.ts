@@ -11,10 +11,10 @@ import { until as untilWithin } from '../support/until.ts';
 
 /** Targets from issue 15: the API answers in under 100 ms throughout. Asserted with room for a loaded 2-core machine. */
 const API_LATENCY_TARGET_MS = 100;
-const API_LATENCY_BOUND_MS = 1_500;
+const API_LATENCY_BOUND_MS = 2_000;
 const DEADLOCK_TIMEOUT_MS = 3_000;
 /** How late after DeadlockTimeout the failure may show, on a loaded machine (host kill, report, store write). */
-const DEADLOCK_SLACK_MS = 10_000;
+const DEADLOCK_SLACK_MS = 20_000;
 const START_BOUND_MS = 60_000;
 const API_POLL_MS = 10;
 
