@@ -15,8 +15,8 @@ import { useTestEtcd } from '../support/etcd.ts';
 const repo = fileURLToPath(new URL('../..', import.meta.url));
 const failoverBin = path.join(repo, 'bin', 'failover.js');
 
-/** How long an agent may take to print its API address. */
-const agentStartTimeoutMs = 30_000;
+/** How long an agent may take to print its API address (tsx compiles it first: slow on a starved machine). */
+const agentStartTimeoutMs = 90_000;
 /** How long a stopped agent may take to exit on SIGTERM before it is killed. */
 const agentStopTimeoutMs = 40_000;
 const pollIntervalMs = 50;
