@@ -479,7 +479,7 @@ export class NodeAgent {
     if (safeUntil <= this.leaseSafeUntil) return;
     this.leaseSafeUntil = safeUntil;
     this.armFenceTimer();
-    this.options.watchdog?.pet(expiresNoEarlierThan - this.limits.watchdogMarginMs - this.leaseNow());
+    this.options.watchdog?.pet(expiresNoEarlierThan - this.limits.watchdogMarginMs - this.leaseNow(), this.lease);
   }
 
   /** Fences the node at leaseSafeUntil; a process stall (see processStalls) moves that moment later by as much. */

@@ -42,6 +42,12 @@ export class Coordinator {
   private opCounter = 0;
   /** Operation results, indexed from a watch while this node is the coordinator. */
   private results: OperationResults | undefined;
+  /** The lease of each node's member key, as last seen: a kill confirmation must name the lease that expired. */
+  private readonly memberLeases = new Map<string, LeaseId>();
+  /** When this coordinator first saw each Down node without its lease (the lease expired no later). */
+  private readonly downSince = new Map<string, number>();
+  /** Sweeps due when a Down node's fence margin ends. */
+  private readonly fenceTimers = new Set<TimerHandle>();
 
   constructor(private readonly o: CoordinatorOptions) {}
 
@@ -59,7 +65,20 @@ export class Coordinator {
       }),
     );
     // A member key disappears when its node's lease expires: fail its groups over now, not at the next sweep.
-    this.watchers.push(await this.o.store.watchPrefix(keys.members, () => this.requestSweep()));
+    const members = await this.o.store.range(keys.members);
+    for (const kv of members.kvs) if (kv.lease !== undefined) this.memberLeases.set(nameAfter(keys.members, kv.key), kv.lease);
+    this.watchers.push(
+      await this.o.store.watchPrefix(
+        keys.members,
+        (events) => {
+          for (const e of events) if (e.type === 'put' && e.kv.lease !== undefined) this.memberLeases.set(nameAfter(keys.members, e.kv.key), e.kv.lease);
+          this.requestSweep();
+        },
+        { fromRevision: members.revision + 1 },
+      ),
+    );
+    // A watchdog's kill confirmation lets a failover waiting out the fence margin go ahead at once.
+    if (this.o.limits.fenceMarginMs > 0) this.watchers.push(await this.o.store.watchPrefix(keys.fencedAll, () => this.requestSweep()));
     await this.campaign();
     this.scheduleSweep();
   }
@@ -70,6 +89,8 @@ export class Coordinator {
     if (this.sweepTimer) this.o.clock.clearTimer(this.sweepTimer);
     this.results?.close();
     this.results = undefined;
+    for (const t of this.fenceTimers) this.o.clock.clearTimer(t);
+    this.fenceTimers.clear();
     for (const w of this.watchers.splice(0)) await w.cancel().catch(() => undefined);
     await this.sweeping?.catch(() => undefined);
   }
@@ -152,6 +173,8 @@ export class Coordinator {
     for (const [group, owner] of view.owners) {
       if (!view.members.has(owner.node) && this.handled.get(group) !== owner.epoch) downOwners.add(owner.node);
     }
+    for (const node of [...this.downSince.keys()]) if (view.members.has(node)) this.downSince.delete(node);
+    for (const down of [...downOwners]) if (!(await this.fenceSettled(down))) downOwners.delete(down);
     if (downOwners.size === 0) return;
     const nodeId = (name: string): number => view.config.nodes.find((n) => n.name === name)?.id ?? 0;
     for (const down of downOwners) this.o.log(messages.nodeDown(down, nodeId(down)));
@@ -183,6 +206,40 @@ export class Coordinator {
         this.o.log(messages.moveAboutToSucceed(d.group, down, nodeId(down), target.node, nodeId(target.node), 'Failover', decision.history.length));
       }
     }
+  }
+
+  /**
+   * Whether a Down node's resources are certainly stopped, so its groups may
+   * start elsewhere: its watchdog confirmed the kill for the lease that
+   * expired, or fenceMarginMs passed since this coordinator saw the lease gone
+   * (it expired no later than that, and the watchdog fired watchdogMarginMs
+   * before it could expire).
+   */
+  private async fenceSettled(node: string): Promise<boolean> {
+    const marginMs = this.o.limits.fenceMarginMs;
+    if (marginMs <= 0) return true;
+    const now = this.o.clock.now();
+    const since = this.downSince.get(node) ?? now;
+    if (!this.downSince.has(node)) {
+      this.downSince.set(node, since);
+      this.o.log({ level: 'INFO', component: 'NM', text: `Node ${node} lost its lease; its groups fail over once its watchdog confirms the kill, or after the ${marginMs} ms fence margin.` });
+    }
+    if (now >= since + marginMs) return true;
+    const lease = this.memberLeases.get(node);
+    const kv = lease === undefined ? undefined : await this.o.store.get(keys.fenced(node));
+    if (kv && decodeObject(kv.value)?.lease === lease) {
+      this.o.log({ level: 'INFO', component: 'NM', text: `Node ${node}: its watchdog confirmed the kill of its resources (lease ${lease}) ${this.o.clock.now() - since} ms after the lease was seen gone.` });
+      this.downSince.set(node, since - marginMs); // settled for the rest of this failover
+      return true;
+    }
+    if (now === since) {
+      const timer = this.o.clock.setTimer(marginMs, () => {
+        this.fenceTimers.delete(timer);
+        this.requestSweep();
+      });
+      this.fenceTimers.add(timer);
+    }
+    return false;
   }
 
   /** A move whose source or target died ends here (the group fails over instead). */

@@ -26,7 +26,7 @@ import { startApiServer, type ApiServer } from '../api/server.ts';
 import { createApiTokens, writeLocalCluster, type ApiTokens } from '../api/tokens.ts';
 import { NodeAgent } from './agent.ts';
 import { keys } from './keys.ts';
-import { defaultAgentLimits, type AgentLimits } from './limits.ts';
+import { distributedAgentLimits, type AgentLimits } from './limits.ts';
 import { decodeObject, encode } from './records.ts';
 import { Watchdog } from './watchdog.ts';
 import { guardedResourceTypes } from './guarded-types.ts';
@@ -79,7 +79,7 @@ export function checkAgentLimits(limits: AgentLimits): void {
 }
 
 export async function startDistributedAgent(o: DistributedAgentOptions): Promise<DistributedAgent> {
-  const limits: AgentLimits = { ...defaultAgentLimits, ...o.limits };
+  const limits: AgentLimits = { ...distributedAgentLimits, ...o.limits };
   checkAgentLimits(limits);
   const clock = o.clock ?? new RealClock();
   const store = await openEtcdStore({ endpoints: o.etcd, ...(o.prefix ? { prefix: o.prefix } : {}), clock });
@@ -101,7 +101,13 @@ export async function startDistributedAgent(o: DistributedAgentOptions): Promise
 
     let watchdog: Watchdog | undefined;
     if (o.watchdog !== false) {
-      watchdog = await Watchdog.start({ logPath: join(logDir, 'watchdog.log'), log: (m) => log.writeMessage(m), clock });
+      watchdog = await Watchdog.start({
+        logPath: join(logDir, 'watchdog.log'),
+        log: (m) => log.writeMessage(m),
+        clock,
+        buildDir: join(o.dataDir, 'watchdog'),
+        confirm: { etcd: o.etcd, key: `${o.prefix ?? ''}${keys.fenced(node.name)}` },
+      });
       const w = watchdog;
       cleanups.push(() => w.shutdown('the agent did not start'));
     }

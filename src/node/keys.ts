@@ -13,6 +13,7 @@
 //   failovers/<group>        timestamps of the group's recent failovers (for FailoverThreshold)
 //   failover-requests/<group> a node asks the coordinator to fail a group over
 //   api-tokens               the REST API's tokens every agent of a distributed cluster serves with
+//   fenced/<node>            { lease }: the node's watchdog killed every resource process it started under that lease
 
 export const CLUSTER_PREFIX = '/failover/cluster/';
 
@@ -36,6 +37,8 @@ export const keys = {
   failoverRequest: (group: string) => `${CLUSTER_PREFIX}failover-requests/${group}`,
   failoverRequests: `${CLUSTER_PREFIX}failover-requests/`,
   apiTokens: `${CLUSTER_PREFIX}api-tokens`,
+  fenced: (node: string) => `${CLUSTER_PREFIX}fenced/${node}`,
+  fencedAll: `${CLUSTER_PREFIX}fenced/`,
 } as const;
 
 /** The last path segment of a key under a prefix. */

@@ -17,6 +17,15 @@ export interface AgentLimits {
    * orderly fence comes first.
    */
   readonly watchdogMarginMs: number;
+  /**
+   * The coordinator fails a Down node's groups over only this long after it
+   * saw the node's lease gone, unless the node's watchdog confirmed in the
+   * store that it killed every resource process of that lease: the margin
+   * covers the watchdog's worst kill latency (a starved or descheduled
+   * watchdog). 0 in one process (the embedded mode), where a node's fence
+   * is in-process and there is no watchdog to wait for.
+   */
+  readonly fenceMarginMs: number;
   /** After losing its lease, a node tries to join again this often. */
   readonly rejoinRetryIntervalMs: number;
   /** How long an operation's result stays in the store for clients to read. */
@@ -42,6 +51,7 @@ export const defaultAgentLimits: AgentLimits = {
   leaseKeepAliveIntervalMs: 250,
   selfFenceMarginMs: 800,
   watchdogMarginMs: 400,
+  fenceMarginMs: 0,
   rejoinRetryIntervalMs: 500,
   opResultRetentionMs: 10 * 60_000,
   storeWriteTimeoutMs: 10_000,
@@ -50,3 +60,6 @@ export const defaultAgentLimits: AgentLimits = {
   recordUpdateAttemptsMax: 10,
   operationEndDeadlineMs: 21 * 60_000,
 };
+
+/** Distributed mode (one agent per machine on etcd): the new owner also waits out the fence margin or a kill confirmation. */
+export const distributedAgentLimits: AgentLimits = { ...defaultAgentLimits, fenceMarginMs: 1_000 };

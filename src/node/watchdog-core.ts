@@ -20,6 +20,10 @@ export class WatchdogCore {
   private readonly guarded = new Map<number, string>();
   private deadline: TimerHandle | undefined;
   private fired = false;
+  /** The membership lease of the last pet: the kill confirmation names it. */
+  private leaseId: string | undefined;
+  /** Whether the agent cannot start anything after this firing (it is gone, or stopping). */
+  private agentDone = false;
 
   constructor(
     private readonly clock: Clock,
@@ -28,6 +32,16 @@ export class WatchdogCore {
 
   get hasFired(): boolean {
     return this.fired;
+  }
+
+  /**
+   * The lease a kill may be confirmed for in the store: the lease of the last
+   * pet, once the watchdog fired because the agent is gone or asked it to
+   * (stopping). Not after a missed deadline: the agent may be only starved or
+   * frozen, and could resume and start a resource under that lease again.
+   */
+  get confirmableLease(): string | undefined {
+    return this.fired && this.agentDone ? this.leaseId : undefined;
   }
 
   /** The process groups it would kill now. */
@@ -39,6 +53,7 @@ export class WatchdogCore {
     if (this.fired) return;
     switch (command.type) {
       case 'pet':
+        if (command.lease !== undefined) this.leaseId = command.lease;
         this.arm(command.fireInMs);
         return;
       case 'guard':
@@ -48,6 +63,7 @@ export class WatchdogCore {
         this.guarded.delete(command.pgid);
         return;
       case 'fire':
+        this.agentDone = true;
         this.fire(`the agent asked: ${command.reason}`);
         return;
     }
@@ -55,6 +71,7 @@ export class WatchdogCore {
 
   /** The agent's end of the pipe closed: it exited or was killed. */
   onAgentGone(): void {
+    if (!this.fired) this.agentDone = true;
     this.fire('the agent is gone (its pipe closed: it exited or was killed)');
   }
 

@@ -1,9 +1,15 @@
-// The watchdog process: `node --import tsx watchdog-process.ts --mark M [--log FILE]`.
+// The watchdog process: `node watchdog.mjs --mark M [--log FILE] [--etcd URLS
+// --confirm-key KEY]`, this file bundled into plain JavaScript by esbuild
+// (watchdog.ts), so it starts fast and without the TypeScript loader.
 // Spawned by the node agent in a process group of its own (so a terminal's
-// Ctrl-C or a kill of the agent's group does not take it down first). Reads
-// commands on stdin (see watchdog-protocol.ts), reports on stdout, and fires
-// when the agent stops petting it or its stdin closes. Kept small on purpose:
-// it must keep working when everything else has gone wrong.
+// Ctrl-C or a kill of the agent's group does not take it down first), at
+// realtime priority where it can be. Reads commands on stdin (see
+// watchdog-protocol.ts), reports on stdout, and fires when the agent stops
+// petting it or its stdin closes. When it fired because the agent is gone (or
+// asked it to, stopping), once every process it killed is gone it confirms the
+// kill in etcd (KEY = { lease }), so the node taking the groups over need not
+// wait out the fence margin. Kept small on purpose: it must keep
+// working when everything else has gone wrong.
 import { readdirSync } from 'node:fs';
 import { RealClock } from '../clock/real.ts';
 import { ClusterLogWriter } from '../log/writer.ts';
@@ -14,6 +20,10 @@ import { decodeCommand, encodeLine, LineSplitter, WATCHDOG_MARK_ENV, type Watchd
 /** After SIGKILL, how long to wait for the killed processes to be gone before exiting anyway. */
 const killSettleWaitMs = 2_000;
 const killSettlePollMs = 10;
+/** One attempt to write the kill confirmation to one etcd endpoint. */
+const confirmRequestTimeoutMs = 1_000;
+/** The confirmation is tried on every endpoint in turn for at most this long, then given up (the fence margin applies). */
+const confirmDeadlineMs = 5_000;
 
 function argValue(name: string): string | undefined {
   const i = process.argv.indexOf(name);
@@ -26,6 +36,8 @@ if (!mark) {
   process.exit(2);
 }
 const logPath = argValue('--log');
+const etcdEndpoints = (argValue('--etcd') ?? '').split(',').filter((e) => e !== '');
+const confirmKey = argValue('--confirm-key');
 const clock = new RealClock();
 const log = new ClusterLogWriter({ ...(logPath ? { path: logPath } : {}), pid: process.pid, clock, memoryLines: 10 });
 const markEntry = `${WATCHDOG_MARK_ENV}=${mark}`;
@@ -63,11 +75,39 @@ function killAll(pgids: readonly number[]): number[] {
   return [...killed];
 }
 
-async function settleAndExit(): Promise<void> {
+/** Writes { lease } to the confirmation key through etcd's JSON gateway; true once one endpoint took it. */
+async function confirmInStore(lease: string): Promise<boolean> {
+  if (!confirmKey || etcdEndpoints.length === 0) return false;
+  const body = JSON.stringify({
+    key: Buffer.from(confirmKey).toString('base64'),
+    value: Buffer.from(JSON.stringify({ lease, watchdog: process.pid, at: Date.now() })).toString('base64'),
+  });
+  const until = clock.now() + confirmDeadlineMs;
+  for (let i = 0; clock.now() < until; i++) {
+    const endpoint = etcdEndpoints[i % etcdEndpoints.length]!;
+    try {
+      const r = await fetch(`${endpoint.replace(/\/$/, '')}/v3/kv/put`, { method: 'POST', body, headers: { 'content-type': 'application/json' }, signal: AbortSignal.timeout(confirmRequestTimeoutMs) });
+      if (r.ok) return true;
+      log.writeMessage({ level: 'WARN', component: 'NM', text: `Watchdog ${process.pid}: etcd ${endpoint} refused the kill confirmation (HTTP ${r.status}).` });
+    } catch (e) {
+      log.writeMessage({ level: 'WARN', component: 'NM', text: `Watchdog ${process.pid}: cannot confirm the kill at etcd ${endpoint}: ${e instanceof Error ? e.message : String(e)}` });
+      await new Promise((r) => setTimeout(r, killSettlePollMs));
+    }
+  }
+  return false;
+}
+
+async function settleConfirmAndExit(): Promise<void> {
   const until = clock.now() + killSettleWaitMs;
   while (hasProc && markedProcesses().length > 0 && clock.now() < until) {
     await new Promise((r) => setTimeout(r, killSettlePollMs));
   }
+  // Only a kill seen through (/proc shows none of the marked processes) is confirmed.
+  const allGone = hasProc && markedProcesses().length === 0;
+  const lease = core.confirmableLease;
+  const stored = allGone && lease !== undefined && (await confirmInStore(lease));
+  log.writeMessage({ level: 'INFO', component: 'NM', text: `Watchdog ${process.pid}: ${allGone ? 'every marked process is gone' : 'marked processes may be left'}; kill ${stored ? `confirmed in the store for lease ${lease}` : 'not confirmed in the store'}.` });
+  report({ type: 'confirmed', lease, stored });
   log.close();
   process.exit(0);
 }
@@ -86,7 +126,7 @@ const core = new WatchdogCore(clock, {
   killAll,
   report,
   log: (text) => log.writeMessage({ level: 'WARN', component: 'NM', text: `Watchdog ${process.pid}: ${text}` }),
-  exit: () => void settleAndExit(),
+  exit: () => void settleConfirmAndExit(),
 });
 
 // Terminal signals are the agent's business; SIGTERM to the watchdog itself is taken as "fire".

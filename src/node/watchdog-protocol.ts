@@ -4,8 +4,12 @@
 
 /** Agent -> watchdog. */
 export type WatchdogCommand =
-  /** The agent's lease is known to hold: kill everything if no further word comes within fireInMs. */
-  | { readonly type: 'pet'; readonly fireInMs: number }
+  /**
+   * The agent's lease is known to hold: kill everything if no further word
+   * comes within fireInMs. lease: the membership lease it holds, named in the
+   * kill confirmation the watchdog writes to the store.
+   */
+  | { readonly type: 'pet'; readonly fireInMs: number; readonly lease?: string }
   /** A process group the agent started for a resource: kill it when firing. */
   | { readonly type: 'guard'; readonly pgid: number; readonly label: string }
   /** The group has been stopped by the agent itself. */
@@ -16,7 +20,9 @@ export type WatchdogCommand =
 /** Watchdog -> agent. */
 export type WatchdogReport =
   | { readonly type: 'ready'; readonly pid: number }
-  | { readonly type: 'fired'; readonly reason: string; readonly killedGroups: readonly number[] };
+  | { readonly type: 'fired'; readonly reason: string; readonly killedGroups: readonly number[] }
+  /** Every marked process is gone, and (with a store to write to) the kill is confirmed there. */
+  | { readonly type: 'confirmed'; readonly lease: string | undefined; readonly stored: boolean };
 
 /**
  * Every process a guarded resource starts carries this variable (value: the
@@ -46,7 +52,8 @@ export function decodeCommand(line: string): WatchdogCommand | undefined {
   const o = v as Record<string, unknown>;
   switch (o.type) {
     case 'pet':
-      return typeof o.fireInMs === 'number' && Number.isFinite(o.fireInMs) ? { type: 'pet', fireInMs: o.fireInMs } : undefined;
+      if (typeof o.fireInMs !== 'number' || !Number.isFinite(o.fireInMs)) return undefined;
+      return typeof o.lease === 'string' ? { type: 'pet', fireInMs: o.fireInMs, lease: o.lease } : { type: 'pet', fireInMs: o.fireInMs };
     case 'guard':
       return isPositiveInteger(o.pgid) && typeof o.label === 'string' ? { type: 'guard', pgid: o.pgid, label: o.label } : undefined;
     case 'unguard':
@@ -69,6 +76,9 @@ export function decodeReport(line: string): WatchdogReport | undefined {
   if (o.type === 'ready' && isPositiveInteger(o.pid)) return { type: 'ready', pid: o.pid };
   if (o.type === 'fired' && typeof o.reason === 'string' && Array.isArray(o.killedGroups)) {
     return { type: 'fired', reason: o.reason, killedGroups: o.killedGroups.filter(isPositiveInteger) };
+  }
+  if (o.type === 'confirmed' && typeof o.stored === 'boolean') {
+    return { type: 'confirmed', lease: typeof o.lease === 'string' ? o.lease : undefined, stored: o.stored };
   }
   return undefined;
 }

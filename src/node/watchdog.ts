@@ -8,9 +8,19 @@
 //
 // The watchdog restarts if it dies while the agent runs (its guard list is
 // sent again); shutdown() asks it to kill what is left and waits for it.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+//
+// It runs as plain JavaScript (watchdog-process.ts bundled by esbuild, no
+// TypeScript loader: it starts in well under a second even on a starved
+// machine) and, where the agent may (root), at realtime priority (chrt -f),
+// so a CPU hog cannot delay its kill. Elsewhere it runs at normal priority and
+// the fence margin of the node taking over must cover its delay.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
 import type { Clock, TimerHandle } from '../model/clock.ts';
 import { ClusterError } from '../model/errors.ts';
 import type { LogMessage } from '../model/messages.ts';
@@ -24,11 +34,13 @@ export const watchdogLimits = {
   respawnDelayMs: 200,
   /** shutdown() waits this long for the watchdog to kill what is left and exit. */
   shutdownWaitMs: 5_000,
+  /** SCHED_FIFO priority of the watchdog where it may run at realtime priority (1-99; sbd and corosync use 99, a kernel thread's default is 50). */
+  realtimePriority: 50,
 } as const;
 
-/** What the node agent needs: word that its lease holds for fireInMs more. */
+/** What the node agent needs: word that its lease (named, for the kill confirmation) holds for fireInMs more. */
 export interface LeaseWatchdog {
-  pet(fireInMs: number): void;
+  pet(fireInMs: number, lease?: string): void;
 }
 
 /** What a process-backed resource type needs: the mark to put in its processes' environment, and where to report their groups. */
@@ -45,11 +57,47 @@ export interface WatchdogOptions {
   /** Lines for the agent's cluster log. */
   readonly log: (m: LogMessage) => void;
   readonly clock?: Clock;
+  /** Where the watchdog's JavaScript is built (default: a directory under the system's temporary directory). */
+  readonly buildDir?: string;
+  /**
+   * Where a watchdog confirms its kill: etcd endpoints and the full etcd key
+   * (namespace included). Without it the kill is not confirmed and the node
+   * taking over waits out the fence margin.
+   */
+  readonly confirm?: { readonly etcd: readonly string[]; readonly key: string };
 }
 
-const scriptPath = fileURLToPath(new URL('./watchdog-process.ts', import.meta.url));
-/** The TypeScript loader, by absolute URL, so the watchdog starts whatever the agent's working directory. */
-const tsxLoader = import.meta.resolve('tsx');
+const sourcePath = fileURLToPath(new URL('./watchdog-process.ts', import.meta.url));
+
+/**
+ * Bundles the watchdog into one JavaScript file in dir, named by its content's
+ * hash (so agents of several versions, or starting at once, never overwrite one
+ * another's), and returns its path. A few hundred ms, once per agent start.
+ */
+export async function buildWatchdogScript(dir: string): Promise<string> {
+  const out = await build({ entryPoints: [sourcePath], bundle: true, platform: 'node', format: 'esm', target: 'node20', write: false, logLevel: 'silent' });
+  const code = out.outputFiles[0]!.contents;
+  const path = join(dir, `watchdog-${createHash('sha256').update(code).digest('hex').slice(0, 16)}.mjs`);
+  if (!existsSync(path)) {
+    mkdirSync(dir, { recursive: true });
+    const tmp = `${path}.${process.pid}.tmp`;
+    writeFileSync(tmp, code);
+    renameSync(tmp, path);
+  }
+  return path;
+}
+
+let realtimeProbe: string | undefined | null = null;
+/** How to start a process at realtime priority here: chrt, if this process may (root) and it works; else undefined. */
+function realtimeLauncher(): string | undefined {
+  if (realtimeProbe !== null) return realtimeProbe;
+  realtimeProbe = undefined;
+  if (process.getuid?.() === 0) {
+    const r = spawnSync('chrt', ['-f', String(watchdogLimits.realtimePriority), 'true'], { stdio: 'ignore' });
+    if (r.status === 0) realtimeProbe = 'chrt';
+  }
+  return realtimeProbe;
+}
 
 export class Watchdog implements LeaseWatchdog, ProcessGuard {
   readonly markEnvironment: string;
@@ -62,6 +110,10 @@ export class Watchdog implements LeaseWatchdog, ProcessGuard {
   private stopping = false;
   private respawnTimer: TimerHandle | undefined;
   private exited: Promise<void> = Promise.resolve();
+  private script = '';
+  private lease: string | undefined;
+  /** Whether the watchdog runs at realtime priority. */
+  realtime = false;
 
   private constructor(private readonly options: WatchdogOptions) {
     this.clock = options.clock ?? new RealClock();
@@ -72,7 +124,13 @@ export class Watchdog implements LeaseWatchdog, ProcessGuard {
   /** Starts the watchdog process and waits until it is ready. */
   static async start(options: WatchdogOptions): Promise<Watchdog> {
     const w = new Watchdog(options);
+    w.script = await buildWatchdogScript(options.buildDir ?? join(tmpdir(), 'failover-watchdog'));
     await w.spawn();
+    w.options.log(
+      w.realtime
+        ? { level: 'INFO', component: 'NM', text: `Watchdog ${w.pid} runs at realtime priority (SCHED_FIFO ${watchdogLimits.realtimePriority}).` }
+        : { level: 'WARN', component: 'NM', text: `Watchdog ${w.pid} runs at normal priority (realtime needs root and chrt): on a starved CPU its kill can come late; the fence margin must cover it.` },
+    );
     return w;
   }
 
@@ -81,9 +139,10 @@ export class Watchdog implements LeaseWatchdog, ProcessGuard {
     return this.child?.pid;
   }
 
-  pet(fireInMs: number): void {
+  pet(fireInMs: number, lease?: string): void {
     this.fireAt = this.clock.now() + fireInMs;
-    this.send({ type: 'pet', fireInMs });
+    if (lease !== undefined) this.lease = lease;
+    this.send({ type: 'pet', fireInMs, ...(this.lease !== undefined ? { lease: this.lease } : {}) });
   }
 
   guard(pgid: number, label: string): void {
@@ -114,9 +173,19 @@ export class Watchdog implements LeaseWatchdog, ProcessGuard {
   }
 
   private spawn(): Promise<void> {
-    const args = ['--import', tsxLoader, scriptPath, '--mark', this.mark, ...(this.options.logPath ? ['--log', this.options.logPath] : [])];
+    const confirm = this.options.confirm;
+    const args = [
+      this.script,
+      '--mark', this.mark,
+      ...(this.options.logPath ? ['--log', this.options.logPath] : []),
+      ...(confirm ? ['--etcd', confirm.etcd.join(','), '--confirm-key', confirm.key] : []),
+    ];
+    const launcher = realtimeLauncher();
+    this.realtime = launcher !== undefined;
     // Its own process group: signals meant for the agent's terminal group do not reach it.
-    const child = spawn(process.execPath, args, { detached: true, stdio: ['pipe', 'pipe', 'inherit'] });
+    const child = launcher
+      ? spawn(launcher, ['-f', String(watchdogLimits.realtimePriority), process.execPath, ...args], { detached: true, stdio: ['pipe', 'pipe', 'inherit'] })
+      : spawn(process.execPath, args, { detached: true, stdio: ['pipe', 'pipe', 'inherit'] });
     this.child = child;
     child.stdin?.on('error', () => undefined); // a dead watchdog is handled on 'exit'
     let markExited!: () => void;
@@ -126,7 +195,7 @@ export class Watchdog implements LeaseWatchdog, ProcessGuard {
       const startTimer = setTimeout(() => {
         if (ready) return;
         child.kill('SIGKILL');
-        reject(new ClusterError('ERROR_TIMEOUT', `watchdog process (${scriptPath}) did not report ready within ${watchdogLimits.startTimeoutMs} ms`));
+        reject(new ClusterError('ERROR_TIMEOUT', `watchdog process (${this.script}) did not report ready within ${watchdogLimits.startTimeoutMs} ms`));
       }, watchdogLimits.startTimeoutMs);
       const splitter = new LineSplitter();
       child.stdout?.setEncoding('utf8');
@@ -141,12 +210,14 @@ export class Watchdog implements LeaseWatchdog, ProcessGuard {
           } else if (r?.type === 'fired') {
             // Asked to at a stop, it is routine; otherwise the agent was silent too long.
             this.options.log({ level: this.stopping ? 'INFO' : 'ERR', component: 'NM', text: `Watchdog fired: ${r.reason}; killed process groups ${r.killedGroups.join(', ') || 'none'}.` });
+          } else if (r?.type === 'confirmed') {
+            this.options.log({ level: 'INFO', component: 'NM', text: `Watchdog kill ${r.stored ? `confirmed in the store for lease ${r.lease}` : 'not confirmed in the store'}.` });
           }
         }
       });
       child.on('error', (e) => {
         clearTimeout(startTimer);
-        if (!ready) reject(new ClusterError('ERROR_RESMON_CREATE_FAILED', `cannot start the watchdog process (${process.execPath} ${scriptPath}): ${e.message}`));
+        if (!ready) reject(new ClusterError('ERROR_RESMON_CREATE_FAILED', `cannot start the watchdog process (${process.execPath} ${this.script}): ${e.message}`));
       });
       child.on('exit', (code, signal) => {
         clearTimeout(startTimer);
@@ -171,6 +242,6 @@ export class Watchdog implements LeaseWatchdog, ProcessGuard {
   /** A new watchdog learns the guard list, and the deadline if it still lies ahead (a past one already fired). */
   private resend(): void {
     for (const [pgid, label] of this.guarded) this.send({ type: 'guard', pgid, label });
-    if (this.fireAt !== undefined && this.fireAt > this.clock.now()) this.send({ type: 'pet', fireInMs: this.fireAt - this.clock.now() });
+    if (this.fireAt !== undefined && this.fireAt > this.clock.now()) this.pet(this.fireAt - this.clock.now());
   }
 }

@@ -11,6 +11,9 @@ import { builtinResourceTypes, GENERIC_APPLICATION_TYPE_NAME } from '../../src/t
 import { isGroupRunning, signalGroup } from '../../src/types/process-group.ts';
 import type { EntryPointContext } from '../../src/types/resource-type.ts';
 import type { LogMessage } from '../../src/model/messages.ts';
+import { readFileSync } from 'node:fs';
+import { openEtcdStore } from '../../src/store/etcd.ts';
+import { useTestEtcd } from '../support/etcd.ts';
 
 function recordingActions(): WatchdogActions & { killedWith: number[][]; exits: number; lines: string[] } {
   const a = {
@@ -94,9 +97,9 @@ function startSleeper(env: Record<string, string>): number {
   return child.pid;
 }
 
-async function waitFor(what: string, cond: () => boolean, maxMs = 10_000): Promise<void> {
+async function waitFor(what: string, cond: () => boolean | Promise<boolean>, maxMs = 10_000): Promise<void> {
   const start = Date.now();
-  while (!cond()) {
+  while (!(await cond())) {
     if (Date.now() - start > maxMs) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 10));
   }
@@ -204,4 +207,46 @@ test('guarded Generic Application: a stop that overtakes a running online kills 
   await assert.rejects(online, (e: Error & { name?: string }) => e.name === 'ERROR_OPERATION_ABORTED' || /ended within|stopped while/.test(e.message));
   const pid = (type as unknown as { pidOf(r: string): number | undefined }).pidOf('App');
   assert.equal(pid, undefined, 'nothing runs after the overtaken online');
+});
+
+test('the watchdog runs as plain JavaScript at realtime priority (as root); it confirms a kill in etcd only when the agent can start nothing more', async (t) => {
+  const etcd = await useTestEtcd();
+  const prefix = `test-watchdog-${process.pid}-${Date.now()}/`;
+  const key = '/failover/cluster/fenced/n1';
+  const lines: LogMessage[] = [];
+  const w = await Watchdog.start({ log: (m) => lines.push(m), confirm: { etcd: [etcd.endpoint], key: `${prefix}${key}` } });
+  const store = await openEtcdStore({ endpoints: [etcd.endpoint], prefix });
+  const [name, value] = w.markEnvironment.split('=') as [string, string];
+  const group = startSleeper({ [name]: value });
+  try {
+    const cmdline = readFileSync(`/proc/${w.pid}/cmdline`, 'latin1').split('\0');
+    assert.ok(!cmdline.some((a) => a.includes('tsx')) && cmdline.some((a) => /watchdog-[0-9a-f]+\.mjs$/.test(a)), `started as ${cmdline.join(' ')}`);
+    if (process.getuid?.() === 0) {
+      // Field 41 of /proc/PID/stat is the scheduling policy: 1 is SCHED_FIFO.
+      const policy = Number(readFileSync(`/proc/${w.pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ')[41 - 3]);
+      assert.equal(policy, 1, 'SCHED_FIFO');
+      assert.equal(w.realtime, true);
+    } else {
+      t.diagnostic('not root: the watchdog runs at normal priority');
+    }
+    // A missed deadline: the agent may only be frozen and resume under the same lease, so no confirmation.
+    const firstPid = w.pid;
+    w.pet(200, 'lease-6');
+    await waitFor('the marked group to die', () => !isGroupRunning(group));
+    await waitFor('the unconfirmed report', () => lines.some((l) => /Watchdog kill not confirmed in the store/.test(l.text)));
+    assert.equal(await store.get(key), undefined);
+    // The agent stops: it asks the watchdog to fire, and the kill is confirmed for the lease of its last pet.
+    await waitFor('a new watchdog process', () => w.pid !== undefined && w.pid !== firstPid);
+    w.pet(60_000, 'lease-7');
+    await w.shutdown('the agent stops');
+    await waitFor('the kill confirmation in etcd', async () => (await store.get(key)) !== undefined, 10_000);
+    assert.equal((JSON.parse((await store.get(key))!.value) as { lease: string }).lease, 'lease-7');
+    await waitFor('the confirmed report', () => lines.some((l) => /Watchdog kill confirmed in the store for lease lease-7/.test(l.text)));
+  } finally {
+    signalGroup(group, 'SIGKILL');
+    await w.shutdown('test over');
+    await store.deletePrefix('/');
+    await store.close();
+    await etcd.release();
+  }
 });
