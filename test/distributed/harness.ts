@@ -1,7 +1,7 @@
 // Multi-process test harness: `failover agent` processes on loopback against
 // the shared test etcd (a unique key prefix per cluster), their HTTP APIs,
 // and a watcher of the resource processes every node runs.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -20,6 +20,8 @@ const agentStartTimeoutMs = 90_000;
 /** How long a stopped agent may take to exit on SIGTERM before it is killed. */
 const agentStopTimeoutMs = 40_000;
 const pollIntervalMs = 50;
+/** One API request to an agent; long, since a starved agent answers slowly (and a request is not retried). */
+const agentRequestTimeoutMs = 30_000;
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -117,7 +119,7 @@ export async function startTestCluster(names: readonly string[], options: { leas
       pid: proc.pid!,
       url,
       token,
-      api: createHttpApi({ url, token, requestTimeoutMs: 5_000 }),
+      api: createHttpApi({ url, token, requestTimeoutMs: agentRequestTimeoutMs }),
       watchdogPid: wd ? Number(wd) : undefined,
       exited,
       output: () => out,
@@ -215,6 +217,8 @@ export type { SplitBrain } from './process-watcher.ts';
 import { decodeWatcherLine, type SplitBrain } from './process-watcher.ts';
 
 const watcherScript = fileURLToPath(new URL('./process-watcher.ts', import.meta.url));
+/** SCHED_FIFO priority of the process watcher: below the watchdogs' (50), which must never wait for it. */
+const watcherRealtimePriority = 40;
 
 export interface ProcessWatcher {
   readonly violations: SplitBrain[];
@@ -230,7 +234,12 @@ export interface ProcessWatcher {
  * test's own work never delays a poll): see process-watcher.ts.
  */
 export async function watchResourceProcesses(tag: string, intervalMs = 10): Promise<ProcessWatcher> {
-  const child = spawn(process.execPath, ['--import', 'tsx', watcherScript, '--tag', tag, '--interval-ms', String(intervalMs)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  // At realtime priority where it can be (root), so CPU hogs in a test cannot stretch the gaps between its polls.
+  const realtime = process.getuid?.() === 0 && spawnSync('chrt', ['-f', String(watcherRealtimePriority), 'true'], { stdio: 'ignore' }).status === 0;
+  const args = ['--import', 'tsx', watcherScript, '--tag', tag, '--interval-ms', String(intervalMs)];
+  const child = realtime
+    ? spawn('chrt', ['-f', String(watcherRealtimePriority), process.execPath, ...args], { stdio: ['pipe', 'pipe', 'inherit'] })
+    : spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'inherit'] });
   const violations: SplitBrain[] = [];
   let groups: Record<string, string[]> = {};
   let polls = 0;

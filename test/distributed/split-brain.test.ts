@@ -15,13 +15,21 @@ import { cpuHogsFor } from '../support/load.ts';
 
 const cyclesTotal = 30;
 /**
- * Cycles of the run under CPU hogs (4 busy processes per core). Few in `npm
- * test`, to bound its time; FAILOVER_SPLIT_BRAIN_HOG_CYCLES=30 for the full
- * check (README, "Testing under load").
+ * Cycles of the run under CPU hogs (4 busy processes per core): one kill -9
+ * and one SIGSTOP in `npm test`, to bound its time (about 2-3 minutes);
+ * FAILOVER_SPLIT_BRAIN_HOG_CYCLES=30 for the full check (README, "Testing
+ * under load").
  */
-const hogCyclesTotal = Number(process.env.FAILOVER_SPLIT_BRAIN_HOG_CYCLES ?? 4);
-/** The hogs end by themselves after this long whatever happens; a cycle under them takes about 10 s. */
-const hogMaxMsPerCycle = 30_000;
+const hogCyclesTotal = Number(process.env.FAILOVER_SPLIT_BRAIN_HOG_CYCLES ?? 2);
+/** The hogs end by themselves after this long whatever happens; a cycle under them takes 20-60 s (a killed agent restarts slowly). */
+const hogMaxMsPerCycle = 60_000;
+/**
+ * Lease TTL of the run under hogs. With the default 2 s a starved agent
+ * cannot confirm a renewal within its 1.2 s and fences itself again and
+ * again (safe, but the test then measures flapping, not failover); a longer
+ * TTL is the documented remedy for stalls (docs/distributed.md).
+ */
+const hogLeaseTtlSeconds = 6;
 const failoverWithinMs = 20_000;
 const rejoinWithinMs = 30_000;
 const writer = fileURLToPath(new URL('./fenced-writer.ts', import.meta.url));
@@ -60,17 +68,16 @@ async function ownerOnline(c: TestCluster, group: string, notOn?: string): Promi
 }
 
 test(`split brain: ${cyclesTotal} cycles of kill -9/restart and SIGSTOP/SIGCONT of owners; one node at a time, stale writes refused`, { timeout: 600_000 }, async (t) => {
-  await splitBrainCycles(t, cyclesTotal);
+  await splitBrainCycles(t, cyclesTotal, {});
 });
 
 test(`split brain under CPU hogs (4 per core): ${hogCyclesTotal} cycles of kill -9/restart and SIGSTOP/SIGCONT of owners`, { timeout: 120_000 + hogCyclesTotal * hogMaxMsPerCycle }, async (t) => {
-  const hogs = cpuHogsFor(t, { maxMs: 60_000 + hogCyclesTotal * hogMaxMsPerCycle });
-  t.diagnostic(`${hogs.count} CPU hogs`);
-  await splitBrainCycles(t, hogCyclesTotal);
+  await splitBrainCycles(t, hogCyclesTotal, { leaseTtlSeconds: hogLeaseTtlSeconds, hogs: true });
 });
 
-async function splitBrainCycles(t: TestContext, cycles: number): Promise<void> {
-  const c = await startTestCluster(['n1', 'n2', 'n3']);
+/** The cycles; with hogs, the CPU hogs run from the first cycle to the last (setup and checks run without). */
+async function splitBrainCycles(t: TestContext, cycles: number, options: { leaseTtlSeconds?: number; hogs?: boolean }): Promise<void> {
+  const c = await startTestCluster(['n1', 'n2', 'n3'], options.leaseTtlSeconds ? { leaseTtlSeconds: options.leaseTtlSeconds } : {});
   const tag = `sb${randomBytes(4).toString('hex')}`;
   const shared = path.join(c.dataDir, 'shared');
   const acks = path.join(shared, 'acks');
@@ -91,10 +98,13 @@ async function splitBrainCycles(t: TestContext, cycles: number): Promise<void> {
     for (const g of groups) await api.onlineGroup(g);
     for (const g of groups) await ownerOnline(c, g);
 
+    const hogs = options.hogs ? cpuHogsFor(t, { maxMs: cycles * hogMaxMsPerCycle }) : undefined;
+    if (hogs) t.diagnostic(`${hogs.count} CPU hogs during the cycles`);
     for (let cycle = 0; cycle < cycles; cycle++) {
       const group = groups[cycle % 2]!;
       const owner = await ownerOnline(c, group);
-      const kind = Math.floor(cycle / 2) % 2 === 0 ? 'kill' : 'stop';
+      // Under hogs kill and stop alternate every cycle, so even a short run has both.
+      const kind = (options.hogs ? cycle : Math.floor(cycle / 2)) % 2 === 0 ? 'kill' : 'stop';
       kinds[kind]++;
       if (kind === 'kill') {
         c.kill(owner, 'SIGKILL');
@@ -109,6 +119,7 @@ async function splitBrainCycles(t: TestContext, cycles: number): Promise<void> {
       await waitUntil(`${owner} Up again (cycle ${cycle + 1})`, async () => (await c.anyApi(owner).getNode(owner)).state === 'Up', rejoinWithinMs);
       assert.deepEqual(watcher.violations.slice(0, 3), [], `cycle ${cycle + 1} (${kind} ${owner}): processes of one group alive on two nodes`);
     }
+    await hogs?.stop();
     for (const g of groups) await ownerOnline(c, g);
     await new Promise((r) => setTimeout(r, 500));
     await watcher.stop();
