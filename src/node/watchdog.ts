@@ -87,16 +87,11 @@ export async function buildWatchdogScript(dir: string): Promise<string> {
   return path;
 }
 
-let realtimeProbe: string | undefined | null = null;
-/** How to start a process at realtime priority here: chrt, if this process may (root) and it works; else undefined. */
-function realtimeLauncher(): string | undefined {
-  if (realtimeProbe !== null) return realtimeProbe;
-  realtimeProbe = undefined;
-  if (process.getuid?.() === 0) {
-    const r = spawnSync('chrt', ['-f', String(watchdogLimits.realtimePriority), 'true'], { stdio: 'ignore' });
-    if (r.status === 0) realtimeProbe = 'chrt';
-  }
-  return realtimeProbe;
+let realtimeAllowed: boolean | undefined;
+/** Whether this process may start others at realtime priority: it runs as root and `chrt -f` works here. */
+export function mayStartRealtime(): boolean {
+  realtimeAllowed ??= process.getuid?.() === 0 && spawnSync('chrt', ['-f', String(watchdogLimits.realtimePriority), 'true'], { stdio: 'ignore' }).status === 0;
+  return realtimeAllowed;
 }
 
 export class Watchdog implements LeaseWatchdog, ProcessGuard {
@@ -113,7 +108,7 @@ export class Watchdog implements LeaseWatchdog, ProcessGuard {
   private script = '';
   private lease: string | undefined;
   /** Whether the watchdog runs at realtime priority. */
-  realtime = false;
+  readonly realtime = mayStartRealtime();
 
   private constructor(private readonly options: WatchdogOptions) {
     this.clock = options.clock ?? new RealClock();
@@ -180,11 +175,9 @@ export class Watchdog implements LeaseWatchdog, ProcessGuard {
       ...(this.options.logPath ? ['--log', this.options.logPath] : []),
       ...(confirm ? ['--etcd', confirm.etcd.join(','), '--confirm-key', confirm.key] : []),
     ];
-    const launcher = realtimeLauncher();
-    this.realtime = launcher !== undefined;
     // Its own process group: signals meant for the agent's terminal group do not reach it.
-    const child = launcher
-      ? spawn(launcher, ['-f', String(watchdogLimits.realtimePriority), process.execPath, ...args], { detached: true, stdio: ['pipe', 'pipe', 'inherit'] })
+    const child = this.realtime
+      ? spawn('chrt', ['-f', String(watchdogLimits.realtimePriority), process.execPath, ...args], { detached: true, stdio: ['pipe', 'pipe', 'inherit'] })
       : spawn(process.execPath, args, { detached: true, stdio: ['pipe', 'pipe', 'inherit'] });
     this.child = child;
     child.stdin?.on('error', () => undefined); // a dead watchdog is handled on 'exit'

@@ -1,7 +1,7 @@
 // Multi-process test harness: `failover agent` processes on loopback against
 // the shared test etcd (a unique key prefix per cluster), their HTTP APIs,
 // and a watcher of the resource processes every node runs.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { createHttpApi } from '../../src/api/http-client.ts';
 import type { ClusterApi } from '../../src/api/types.ts';
 import { guardedEnvironment } from '../../src/node/guarded-types.ts';
+import { mayStartRealtime } from '../../src/node/watchdog.ts';
 import { useTestEtcd } from '../support/etcd.ts';
 
 const repo = fileURLToPath(new URL('../..', import.meta.url));
@@ -235,7 +236,7 @@ export interface ProcessWatcher {
  */
 export async function watchResourceProcesses(tag: string, intervalMs = 10): Promise<ProcessWatcher> {
   // At realtime priority where it can be (root), so CPU hogs in a test cannot stretch the gaps between its polls.
-  const realtime = process.getuid?.() === 0 && spawnSync('chrt', ['-f', String(watcherRealtimePriority), 'true'], { stdio: 'ignore' }).status === 0;
+  const realtime = mayStartRealtime();
   const args = ['--import', 'tsx', watcherScript, '--tag', tag, '--interval-ms', String(intervalMs)];
   const child = realtime
     ? spawn('chrt', ['-f', String(watcherRealtimePriority), process.execPath, ...args], { stdio: ['pipe', 'pipe', 'inherit'] })
