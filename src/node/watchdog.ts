@@ -12,7 +12,8 @@
 // It runs as plain JavaScript (watchdog-process.ts bundled by esbuild, no
 // TypeScript loader: it starts in well under a second even on a starved
 // machine) and, where the agent may (root), at realtime priority (chrt -f),
-// so a CPU hog cannot delay its kill. Elsewhere it runs at normal priority and
+// so a CPU hog cannot delay its kill. It is started with --reset-on-fork: no
+// process started from it, ever, inherits realtime priority. Elsewhere it runs at normal priority and
 // the fence margin of the node taking over must cover its delay.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -90,7 +91,7 @@ export async function buildWatchdogScript(dir: string): Promise<string> {
 let realtimeAllowed: boolean | undefined;
 /** Whether this process may start others at realtime priority: it runs as root and `chrt -f` works here. */
 export function mayStartRealtime(): boolean {
-  realtimeAllowed ??= process.getuid?.() === 0 && spawnSync('chrt', ['-f', String(watchdogLimits.realtimePriority), 'true'], { stdio: 'ignore' }).status === 0;
+  realtimeAllowed ??= process.getuid?.() === 0 && spawnSync('chrt', ['--reset-on-fork', '-f', String(watchdogLimits.realtimePriority), 'true'], { stdio: 'ignore' }).status === 0;
   return realtimeAllowed;
 }
 
@@ -177,7 +178,7 @@ export class Watchdog implements LeaseWatchdog, ProcessGuard {
     ];
     // Its own process group: signals meant for the agent's terminal group do not reach it.
     const child = this.realtime
-      ? spawn('chrt', ['-f', String(watchdogLimits.realtimePriority), process.execPath, ...args], { detached: true, stdio: ['pipe', 'pipe', 'inherit'] })
+      ? spawn('chrt', ['--reset-on-fork', '-f', String(watchdogLimits.realtimePriority), process.execPath, ...args], { detached: true, stdio: ['pipe', 'pipe', 'inherit'] })
       : spawn(process.execPath, args, { detached: true, stdio: ['pipe', 'pipe', 'inherit'] });
     this.child = child;
     child.stdin?.on('error', () => undefined); // a dead watchdog is handled on 'exit'

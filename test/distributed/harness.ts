@@ -239,7 +239,7 @@ export async function watchResourceProcesses(tag: string, intervalMs = 10): Prom
   const realtime = mayStartRealtime();
   const args = ['--import', 'tsx', watcherScript, '--tag', tag, '--interval-ms', String(intervalMs)];
   const child = realtime
-    ? spawn('chrt', ['-f', String(watcherRealtimePriority), process.execPath, ...args], { stdio: ['pipe', 'pipe', 'inherit'] })
+    ? spawn('chrt', ['--reset-on-fork', '-f', String(watcherRealtimePriority), process.execPath, ...args], { stdio: ['pipe', 'pipe', 'inherit'] })
     : spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'inherit'] });
   const violations: SplitBrain[] = [];
   let groups: Record<string, string[]> = {};
