@@ -40,7 +40,6 @@ export interface Analysis {
 /** Knowledge learned from the log as it is read: group membership, node names, states, requests per thread. */
 export class LearnedKnowledge implements Knowledge {
   private readonly groups = new Map<string, string>();
-  private readonly states = new Map<string, string>();
   /** The last resource request per node and thread. */
   private readonly requests = new Map<string, Map<number | undefined, Observed>>();
   private readonly nodeNames = new Map<string, string>();
@@ -48,9 +47,6 @@ export class LearnedKnowledge implements Knowledge {
 
   groupOf(resource: string): string | undefined {
     return this.groups.get(resource);
-  }
-  stateOf(resource: string): string | undefined {
-    return this.states.get(resource);
   }
   requestOnThread(line: LogLine): Observed | undefined {
     return this.requests.get(line.node)?.get(line.record.tid);
@@ -77,9 +73,6 @@ export class LearnedKnowledge implements Knowledge {
     switch (e.type) {
       case 'createResource':
         this.groups.set(e.resource, e.group);
-        break;
-      case 'resourceState':
-        this.states.set(e.resource, e.to);
         break;
       case 'apiCall':
         if (e.api.endsWith('Resource')) {

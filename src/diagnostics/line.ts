@@ -175,6 +175,67 @@ export function scanLine(s: string, start: number, end: number, out: LineScan): 
   return true;
 }
 
+/**
+ * The fast path for the form most lines of a 2008 R2+ log have:
+ * `PPPPPPPP.TTTTTTTT::YYYY/MM/DD-HH:MM:SS.mmm LEVEL [COMPONENT] text` with
+ * 8-digit ids and the level padded to 5. Checks the fixed separators only
+ * (digits are checked when the time is read) and fills `out`; false sends the
+ * line to `scanLine`.
+ */
+export function scanCanonical(s: string, p: number, end: number, out: LineScan): boolean {
+  if (
+    end - p < 52 ||
+    s.charCodeAt(p + 8) !== CH_DOT ||
+    s.charCodeAt(p + 17) !== CH_COLON ||
+    s.charCodeAt(p + 18) !== CH_COLON ||
+    s.charCodeAt(p + 23) !== CH_SLASH ||
+    s.charCodeAt(p + 26) !== CH_SLASH ||
+    s.charCodeAt(p + 29) !== CH_DASH ||
+    s.charCodeAt(p + 32) !== CH_COLON ||
+    s.charCodeAt(p + 38) !== CH_DOT ||
+    s.charCodeAt(p + 42) !== 32 ||
+    s.charCodeAt(p + 48) !== 32 ||
+    s.charCodeAt(p + 49) !== CH_OPEN ||
+    !isDigit(s.charCodeAt(p + 19)) // the KB placeholder has the same separators
+  )
+    return false;
+  let level: LogLevel;
+  switch (s.charCodeAt(p + 43)) {
+    case 73 /* I */:
+      if (!s.startsWith('INFO ', p + 43)) return false;
+      level = 'INFO';
+      break;
+    case 87 /* W */:
+      if (!s.startsWith('WARN ', p + 43)) return false;
+      level = 'WARN';
+      break;
+    case 69 /* E */:
+      if (!s.startsWith('ERR  ', p + 43)) return false;
+      level = 'ERR';
+      break;
+    case 68 /* D */:
+      if (!s.startsWith('DBG  ', p + 43)) return false;
+      level = 'DBG';
+      break;
+    default:
+      return false;
+  }
+  const close = s.indexOf(']', p + 51);
+  if (close < 0 || close > p + 50 + componentCharsMax || close >= end) return false;
+  while (end > close && isBlank(s.charCodeAt(end - 1))) end--;
+  out.end = end;
+  out.channelStart = -1;
+  out.channelEnd = -1;
+  out.pidStart = p;
+  out.tidStart = p + 9;
+  out.timeStart = p + 19;
+  out.level = level;
+  out.componentStart = p + 50;
+  out.componentEnd = close;
+  out.textStart = close + 1 < end && isBlank(s.charCodeAt(close + 1)) ? close + 2 : close + 1;
+  return true;
+}
+
 /** True when the scanned component is exactly `name`. */
 export function componentIs(s: string, scan: LineScan, name: string): boolean {
   return scan.componentEnd - scan.componentStart === name.length && s.startsWith(name, scan.componentStart);

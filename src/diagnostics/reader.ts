@@ -22,7 +22,7 @@ import type { Readable } from 'node:stream';
 import { TextDecoder } from 'node:util';
 import { createGunzip } from 'node:zlib';
 import { ClusterError } from '../model/errors.ts';
-import { newLineScan, recordOf, scanLine, timeOf, type DiagRecord, type LineScan } from './line.ts';
+import { newLineScan, recordOf, scanCanonical, scanLine, timeOf, type DiagRecord, type LineScan } from './line.ts';
 import { SectionTable, sectionKind, sectionLimits, sectionName, type ClusterObject } from './sections.ts';
 
 /** Limits of the reader, with their units. */
@@ -93,63 +93,50 @@ export interface ReadOptions {
 }
 
 /**
- * The pre-filter: can this line carry an event? Errors, warnings and lines
- * without a level (2008) always can; of the informational lines only those of
- * the components whose INFO lines the events read (RCM, NM, API, membership,
- * quorum, network, service) and those of event channels do. Polling and
- * replication chatter ([RES], [RHS], [GUM], [DM] at INFO/DBG) is dropped.
+ * The pre-filter: can this line carry an event? Errors, warnings, lines
+ * without a level (2008) and lines of event channels always can; of the
+ * informational lines only those whose component and first letters events.ts
+ * reads ([RCM] transitions, API calls and moves, `Node ...` of [NM]/[NODE]/
+ * [CORE], `Starting ...` of [CS], `Online` of [API]). Polling and replication
+ * chatter ([RES], [RHS], [GUM], [DM] at INFO/DBG) is dropped unread.
  */
 export function eventLine(s: string, scan: LineScan): boolean {
   const level = scan.level;
   if (level === undefined || level === 'ERR' || level === 'WARN') return true;
   if (scan.componentStart < 0) return true;
   if (scan.channelStart >= 0 && !s.startsWith('Verbose', scan.channelStart)) return true;
-  return eventComponent(s, scan.componentStart);
-}
-
-/** Components whose informational lines carry events: s[at..] is `NAME]...`. */
-function eventComponent(s: string, at: number): boolean {
-  switch (s.charCodeAt(at)) {
+  const c = scan.componentStart;
+  const t = scan.textStart;
+  switch (s.charCodeAt(c)) {
     case 82 /* R */:
-      return s.startsWith('RCM]', at) || s.startsWith('RGP]', at);
+      return s.startsWith('RCM]', c) && rcmEventStart(s.charCodeAt(t));
     case 78 /* N */:
-      return s.startsWith('NM]', at) || s.startsWith('NODE]', at) || s.startsWith('NETFT', at);
-    case 65 /* A */:
-      return s.startsWith('API]', at);
-    case 81 /* Q */:
-      return s.startsWith('QUORUM]', at);
+      return (s.startsWith('NM]', c) || s.startsWith('NODE]', c)) && s.startsWith('Node ', t);
     case 67 /* C */:
-      return s.startsWith('CS]', at) || s.startsWith('CORE]', at);
-    case 73 /* I */:
-      return s.startsWith('IM]', at);
+      return (s.startsWith('CS]', c) && s.startsWith('Starting ', t)) || (s.startsWith('CORE]', c) && s.startsWith('Node ', t));
+    case 65 /* A */:
+      return s.startsWith('API]', c) && s.startsWith('Online', t);
     default:
       return false;
   }
 }
 
-/**
- * The pre-filter's fast path, for the canonical form most lines of a
- * 2008 R2+ log have: `PPPPPPPP.TTTTTTTT::YYYY/MM/DD-HH:MM:SS.mmm INFO  [COMP] ...`
- * (or DBG). True when the line is an informational line of a component whose
- * informational lines carry no event: it is counted as a log line from its
- * fixed separators alone and not scanned further.
- */
-function droppedAtSight(s: string, p: number, end: number): boolean {
-  if (end - p < 52) return false;
-  const level = s.charCodeAt(p + 42);
-  return (
-    (level === 73 /* I */ || level === 68 /* D */) &&
-    s.charCodeAt(p + 48) === 91 /* [ */ &&
-    s.charCodeAt(p + 8) === 46 /* . */ &&
-    s.charCodeAt(p + 17) === 58 /* : */ &&
-    s.charCodeAt(p + 18) === 58 &&
-    s.charCodeAt(p + 23) === 47 /* / */ &&
-    s.charCodeAt(p + 29) === 45 /* - */ &&
-    s.charCodeAt(p + 38) === 46 /* . */ &&
-    s.charCodeAt(p + 41) === 32 &&
-    (s.startsWith('INFO  [', p + 42) || s.startsWith('DBG   [', p + 42)) &&
-    !eventComponent(s, p + 49)
-  );
+/** First letters of the informational [RCM] texts events read (events.ts): TransitionToState, rcm::, move of group, Res/Resource, ... */
+function rcmEventStart(c: number): boolean {
+  switch (c) {
+    case 84 /* T */:
+    case 114 /* r */:
+    case 109 /* m */:
+    case 82 /* R */:
+    case 78 /* N */:
+    case 72 /* H */:
+    case 87 /* W */:
+    case 71 /* G */:
+    case 79 /* O */:
+      return true;
+    default:
+      return false;
+  }
 }
 
 /**
@@ -345,11 +332,7 @@ export class LogFileReader {
       }
       const lineNo = ++this.lineNo;
       stats.lines++;
-      if (droppedAtSight(text, pos, nl) && stats.firstTimeMs !== undefined) {
-        stats.parsed++;
-        lastLogLine = pos;
-        lastLogEnd = nl;
-      } else if (scanLine(text, pos, nl, scan)) {
+      if (scanCanonical(text, pos, nl, scan) || scanLine(text, pos, nl, scan)) {
         stats.parsed++;
         lastLogLine = pos;
         lastLogEnd = nl;
@@ -358,7 +341,7 @@ export class LogFileReader {
           if (t !== undefined) stats.firstTimeMs = t + this.offsetMs();
         }
         if (scan.timeStart < 0) stats.timeless++;
-        if (!droppedAtSight(text, pos, nl) && eventLine(text, scan)) {
+        if (eventLine(text, scan)) {
           const record = recordOf(text, scan, this.offsetMs());
           if (record) out.push({ record, node: stats.node, file: stats.file, lineNo, raw: text.slice(pos, scan.end) });
         }

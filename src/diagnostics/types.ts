@@ -60,8 +60,6 @@ export interface Knowledge {
   nodeName(node: string): string;
   /** Whose log this is: failover's own (advice in failover's CLI) or WSFC's (PowerShell / cluster.exe). */
   dialect(): Dialect;
-  /** Latest state of a resource (any node). */
-  stateOf(resource: string): string | undefined;
   /**
    * The resource request (OnlineResource, ...) last made on the thread that
    * wrote this line; WSFC answers a request on the thread that took it.

@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, test } from 'node:test';
 import { analyzeLogs, unreadable } from '../../src/diagnostics/analyze.ts';
-import { parseClusterLine } from '../../src/diagnostics/line.ts';
+import { newLineScan, parseClusterLine, recordOf, scanCanonical, scanLine } from '../../src/diagnostics/line.ts';
 import { SectionTable, type ClusterObject } from '../../src/diagnostics/sections.ts';
 import type { TimelineEntry } from '../../src/diagnostics/timeline.ts';
 
@@ -153,4 +153,25 @@ test('a file that is not a cluster log is unreadable, never healthy; a log with 
   const some = path.join(dir, 'some.log');
   writeFileSync(some, `${readFileSync(path.join(fixtures, 'witness-ok.log'), 'utf8')}one stray line\n`);
   assert.equal(unreadable((await analyzeLogs([{ path: some }])).files[0]!), false);
+});
+
+test('the fast path for the common form reads every line exactly as the general scan does', () => {
+  const lines = [
+    '00000a1c.00000c50::2013/10/09-02:40:16.004 WARN  [RCM] rcm::RcmApi::OnlineResource: retrying: CMS01, 5908.',
+    '00000a1c.00000c50::2013/10/09-02:40:16.004 INFO  [RCM] TransitionToState(A (x)) Offline-->Online.\r',
+    '00000dd0.00000de8::2013/10/09-01:12:05.118 ERR   [RES] Generic <DB>: open failed   ',
+    '00000dd0.00000de8::2013/10/09-01:12:05.118 DBG   [CHANNEL 10.0.0.2:~3343~] graceful close',
+    '00000dd0.00000de8::2013/10/09-01:12:05.118 INFO  [API]',
+    'xxxxxxxx.xxxxxxxx::yyyy/mm/dd-hh:mm:ss.mmm WARN  [RCM] rcm::RcmApi::OnlineResource: retrying: G, 5908.',
+  ];
+  const fast = newLineScan();
+  const general = newLineScan();
+  let canonical = 0;
+  for (const l of lines) {
+    assert.ok(scanLine(l, 0, l.length, general), l);
+    if (!scanCanonical(l, 0, l.length, fast)) continue;
+    canonical++;
+    assert.deepEqual(recordOf(l, fast), recordOf(l, general), l);
+  }
+  assert.equal(canonical, 5, 'all but the placeholder take the fast path');
 });

@@ -24,7 +24,8 @@ async function readAll(inputs: { path: string; node?: string }[]): Promise<{ lin
 }
 
 const t0 = Date.UTC(2024, 0, 1);
-const line = (ms: number, text: string, pid = 1): string => formatLine({ pid, tid: 2, timeMs: t0 + ms, level: 'INFO', component: 'RCM', text });
+// WARN: the reader hands on every warning, whatever its text.
+const line = (ms: number, text: string, pid = 1): string => formatLine({ pid, tid: 2, timeMs: t0 + ms, level: 'WARN', component: 'RCM', text });
 
 test('node names come from Get-ClusterLog names, node directories or the file name', () => {
   assert.equal(nodeNameFromPath('/x/EXMBX01_cluster.log'), 'EXMBX01');
@@ -111,7 +112,7 @@ test('several files merge by time, keep their node, and timeless lines keep file
   mkdirSync(path.join(dir, 'node2'));
   const a = path.join(dir, 'node1', 'cluster.log');
   const b = path.join(dir, 'node2', 'cluster.log');
-  writeFileSync(a, [line(0, 'a0'), line(20, 'a20'), formatLine({ level: 'INFO', component: 'RCM', text: 'a-timeless' }), line(40, 'a40')].join('\n'));
+  writeFileSync(a, [line(0, 'a0'), line(20, 'a20'), formatLine({ level: 'WARN', component: 'RCM', text: 'a-timeless' }), line(40, 'a40')].join('\n'));
   writeFileSync(b, [line(10, 'b10'), line(20, 'b20'), line(30, 'b30')].join('\n'));
   const { lines } = await readAll([{ path: a }, { path: b }]);
   assert.deepEqual(lines.map((l) => `${l.node}:${l.record.text}`), [

@@ -63,6 +63,8 @@ function suspectKey(node: string, resource: string): string {
 class Kb2893882Matcher implements RuleMatcher {
   private readonly opens = new OpenTracker();
   private readonly moves = new Map<string, ActiveMove>();
+  /** Suspects over all active moves: transitions cost nothing while there are none. */
+  private suspects = 0;
 
   constructor(private readonly knowledge: Knowledge) {}
 
@@ -100,23 +102,34 @@ class Kb2893882Matcher implements RuleMatcher {
       case 'moveCompleted':
       case 'moveFailed':
       case 'moveReturned':
-        this.moves.delete(event.group);
+        this.endMove(event.group);
         break;
       case 'groupState':
-        if (event.to === 'Online') this.moves.delete(event.group);
+        if (event.to === 'Online') this.endMove(event.group);
         break;
       case 'resourceState':
         // A suspect that opened after all (on its own node) is no longer stuck.
-        if (this.opens.get(event.resource, line.node) === undefined) for (const m of this.moves.values()) m.suspects.delete(suspectKey(line.node, event.resource));
+        if (this.suspects > 0 && this.opens.get(event.resource, line.node) === undefined) {
+          const key = suspectKey(line.node, event.resource);
+          for (const m of this.moves.values()) if (m.suspects.delete(key)) this.suspects--;
+        }
         break;
       default:
         break;
     }
   }
 
+  private endMove(group: string): void {
+    const m = this.moves.get(group);
+    if (!m) return;
+    this.suspects -= m.suspects.size;
+    this.moves.delete(group);
+  }
+
   private startMove(group: string, target: string, line: LogLine, isRequest: boolean): ActiveMove {
     const existing = this.moves.get(group);
     if (existing && !isRequest) return existing;
+    if (existing) this.suspects -= existing.suspects.size;
     const m: ActiveMove = {
       group,
       target,
@@ -125,6 +138,7 @@ class Kb2893882Matcher implements RuleMatcher {
       retries: new Repeated(),
     };
     this.moves.set(group, m);
+    this.suspects += m.suspects.size;
     return m;
   }
 
