@@ -1,7 +1,7 @@
 // `failover log ...` run as a subprocess, as an administrator would.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, test } from 'node:test';
@@ -70,6 +70,19 @@ test('log diagnose reads a zip bundle of both nodes (exit 1) and a gzip file', (
   const a = JSON.parse(z.stdout) as { dialect: string; findings: { ruleId: string; node: string }[] };
   assert.deepEqual([a.dialect, a.findings.map((f) => [f.ruleId, f.node])], ['wsfc', [['KB2893882', 'EXMBX02']]]);
   assert.equal(failover('log', 'diagnose', path.join(fixtures, 'witness-ok.log')).status, 0);
+});
+
+test('log diagnose --html writes one self-contained page: findings with evidence, a timeline per group with the states drawn', () => {
+  const out = path.join(dir, 'report.html');
+  const r = failover('log', 'diagnose', '--html', out, path.join(fixtures, 'kb2893882-ws2008.zip'));
+  assert.equal(r.status, 1, r.stderr);
+  const html = readFileSync(out, 'utf8');
+  assert.match(html, /^<!DOCTYPE html>/);
+  assert.match(html, /KB2893882/);
+  assert.match(html, /retrying: CMS01, 5908\./, 'evidence lines');
+  assert.match(html, /<h3>Group CMS01<\/h3>\n<svg/);
+  assert.match(html, /<rect [^>]*fill="#d0392b"><title>Microsoft Exchange Database Instance \(CMS01\/First Storage Group\/Mailbox Database\) on EXMBX02: OpenCallFailed for /);
+  assert.doesNotMatch(html, /<script|https?:\/\/(?!www\.w3\.org\/2000\/svg)/, 'no script, nothing fetched');
 });
 
 test('log timeline streams entries with how long each state lasted, filters by resource, group and time window', () => {

@@ -98,13 +98,25 @@ bad option, no local cluster), 7 a file most of whose lines could not be read (d
       .argument('<files...>', 'cluster log files, one per node (node name from <Node>_cluster.log, <Node>/cluster.log or the file name)')
       .option('--json', 'print the analysis as JSON (files, totals, findings with evidence and remedies)')
       .option('--nodes <names>', 'comma-separated node names for the files, in order')
-      .addHelpText('after', '\nExample:\n  failover log diagnose EXMBX01_cluster.log EXMBX02_cluster.log\n  failover log collect --out logs && failover log diagnose logs/*')
-      .action(async (files: string[], opts: { json?: boolean; nodes?: string }) =>
+      .option('--html <file>', 'also write a self-contained HTML report: the findings with their evidence, and per group a timeline with the states drawn')
+      .addHelpText('after', '\nExample:\n  failover log diagnose EXMBX01_cluster.log EXMBX02_cluster.log\n  failover log diagnose --html report.html cluster-logs.zip\n  failover log collect --out logs && failover log diagnose logs/*')
+      .action(async (files: string[], opts: { json?: boolean; nodes?: string; html?: string }) =>
         run(async () => {
           const { analyzeLogs, formatDiagnosis, unreadable, unreadableText } = await diagnostics();
-          const analysis = await analyzeLogs(inputs(files, opts.nodes));
+          const html = opts.html !== undefined ? await import('../../diagnostics/html.ts') : undefined;
+          const drawn = html ? new html.HtmlTimeline() : undefined;
+          const analysis = await analyzeLogs(inputs(files, opts.nodes), drawn ? { timeline: { onEntry: (e) => drawn.add(e) } } : {});
           process.stdout.write(opts.json ? json(analysis) : formatDiagnosis(analysis));
           const bad = analysis.files.filter(unreadable);
+          if (html && drawn && opts.html !== undefined) {
+            const { writeFile } = await import('node:fs/promises');
+            try {
+              await writeFile(opts.html, html.renderHtml(analysis, drawn, bad.map(unreadableText)));
+            } catch (e) {
+              throw new UsageError(`cannot write the HTML report ${opts.html}: ${(e as Error).message}`);
+            }
+            if (!opts.json) process.stdout.write(`HTML report: ${opts.html}\n`);
+          }
           for (const f of bad) process.stderr.write(`failover log: ${unreadableText(f)}\n`);
           if (analysis.findings.length > 0) return logExitCodes.issueFound;
           return bad.length > 0 ? logExitCodes.unreadable : logExitCodes.ok;
