@@ -57,10 +57,8 @@ class DeadlockMatcher implements RuleMatcher {
   private get(resource: string, node: string): Hung {
     let h = this.hung.get(resource);
     if (!h) {
-      h = { resource, node, calls: new Set(), timeouts: new Repeated(), pendingTimeouts: new Repeated(), rootCause: [] };
-      const t = this.recentErrors.get(resource) ?? [];
+      h = { resource, node, calls: new Set(), timeouts: new Repeated(), pendingTimeouts: new Repeated(), rootCause: this.recentErrors.get(resource) ?? [] };
       this.hung.set(resource, h);
-      h.rootCause = t;
     }
     return h;
   }
