@@ -496,8 +496,9 @@ export function onCallResult(step: Step, input: CallResultInput): void {
     case 'offline':
       if (ok) step.transition(r, 'Offline');
       else {
+        // A failed offline may have left the resource running: terminate it before it counts as Failed (and its group can move).
         failOffline(step, r, callError('offline', r.name, input.error));
-        enterFailed(step, r);
+        startTerminate(step, r, 'Failed');
       }
       return;
     case 'terminate':
