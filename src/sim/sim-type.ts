@@ -11,6 +11,7 @@ import type { ResourceTypeDescriptor } from '../model/objects.ts';
 import type { EntryPoint, EntryPointContext, ResourceType, ResourceTypeDefinition, ResourceTypeServices } from '../types/resource-type.ts';
 import { unsupportedControl } from '../types/resource-type.ts';
 import { delay, untilAborted } from '../types/waiting.ts';
+import type { Incarnation, ResourceLedger } from './ledger.ts';
 
 export const SIM_TYPE_NAME = 'SimResource';
 
@@ -88,12 +89,21 @@ export class FaultBoard {
   }
 }
 
+/** Where a node's simulated resources record what runs, and how the simulation deliberately breaks the shell (its self-test). */
+export interface SimRunning {
+  readonly ledger: ResourceLedger;
+  readonly life: Incarnation;
+  /** A broken shell: offline reports success without the call reaching the resource. */
+  readonly offlineWithoutStopping?: boolean;
+}
+
 class SimResourceType implements ResourceType {
   readonly descriptor = simDescriptor;
 
   constructor(
     private readonly node: string,
     private readonly board: FaultBoard,
+    private readonly running: SimRunning,
     private readonly services: ResourceTypeServices,
   ) {}
 
@@ -133,13 +143,26 @@ class SimResourceType implements ResourceType {
   async close(ctx: EntryPointContext): Promise<void> {
     await this.behave(ctx, 'close');
   }
+  /** Runs from the call's start; an online that fails leaves nothing running. */
   async online(ctx: EntryPointContext): Promise<void> {
-    await this.behave(ctx, 'online');
+    const { ledger, life } = this.running;
+    ledger.started(life, ctx.resource);
+    try {
+      await this.behave(ctx, 'online');
+    } catch (e) {
+      ledger.stopped(life, ctx.resource);
+      throw e;
+    }
   }
+  /** Stopped once the offline succeeded; a failed one leaves it running. */
   async offline(ctx: EntryPointContext): Promise<void> {
+    if (this.running.offlineWithoutStopping) return;
     await this.behave(ctx, 'offline');
+    this.running.ledger.stopped(this.running.life, ctx.resource);
   }
+  /** Kills at once, whatever the call reports afterwards. */
   async terminate(ctx: EntryPointContext): Promise<void> {
+    this.running.ledger.stopped(this.running.life, ctx.resource);
     await this.behave(ctx, 'terminate');
   }
   async looksAlive(ctx: EntryPointContext): Promise<boolean> {
@@ -154,6 +177,6 @@ class SimResourceType implements ResourceType {
 }
 
 /** The type as one node knows it: its calls look up that node's faults. */
-export function simResourceType(node: string, board: FaultBoard): ResourceTypeDefinition {
-  return { descriptor: simDescriptor, create: (services) => new SimResourceType(node, board, services) };
+export function simResourceType(node: string, board: FaultBoard, running: SimRunning): ResourceTypeDefinition {
+  return { descriptor: simDescriptor, create: (services) => new SimResourceType(node, board, running, services) };
 }

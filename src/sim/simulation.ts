@@ -50,6 +50,7 @@ import {
 } from './invariants.ts';
 import { simAgentLimits, simDefaults, simLimits, simRcmLimits, simResourceCommon, simStartMs } from './limits.ts';
 import type { Scenario } from './scenario.ts';
+import { ResourceLedger, SimWatchdog, type Incarnation } from './ledger.ts';
 
 /** The RCM core the agents run: the real step, or (in the simulator's self-test) a broken one. */
 export type RcmCore = (state: RcmState, input: RcmInput) => StepResult;
@@ -67,7 +68,15 @@ export interface SimulationOptions {
   readonly core?: RcmCore;
   /** Events kept for a violation report (default simLimits.eventsKept). */
   readonly eventsKept?: number;
+  /** Deliberately broken builds, for the simulator's self-test (the checkers must catch each). */
+  readonly breakage?: Breakage;
 }
+
+export type Breakage =
+  /** Offline reports success without the call reaching the resource: it keeps running. */
+  | 'offline-without-stopping'
+  /** The watchdog never kills a dead or silent node's processes. */
+  | 'watchdog-never-kills';
 
 export type SimPhase = 'setup' | 'safety' | 'liveness';
 
@@ -113,6 +122,9 @@ interface SimNode {
   readonly store: FaultyStore;
   readonly log: ClusterLogWriter;
   agent: NodeAgent | undefined;
+  /** The current life of the node's agent and its watchdog. */
+  life: Incarnation | undefined;
+  watchdog: SimWatchdog | undefined;
   status: NodeStatus;
   incarnation: number;
   apiOffline: boolean;
@@ -135,6 +147,10 @@ class Simulation {
   private readonly prng: Prng;
   private readonly topologyPrng: Prng;
   private readonly actionPrng: Prng;
+  /** Timing choices of faults that are not actions (when a dead node's watchdog kills). */
+  private readonly faultPrng: Prng;
+  private readonly ledger: ResourceLedger;
+  private readonly groupOfResource = new Map<string, string>();
   private readonly clock = new VirtualClock(simStartMs);
   private store!: Store;
   private config!: ClusterConfigStore;
@@ -164,6 +180,8 @@ class Simulation {
     this.prng = new Prng(options.seed);
     this.topologyPrng = this.prng.fork();
     this.actionPrng = this.prng.fork();
+    this.faultPrng = this.prng.fork();
+    this.ledger = new ResourceLedger((r) => this.groupOfResource.get(r));
     this.core = options.core ?? realStep;
     const random = options.scenario?.randomFaults ?? true;
     this.mix = random ? drawMix(this.actionPrng) : undefined;
@@ -225,6 +243,8 @@ class Simulation {
         store: new FaultyStore(this.store, this.clock, name),
         log: new ClusterLogWriter({ ...(dir ? { path: join(dir, `${name}_cluster.log`) } : {}), pid: 0x1000 + config.id, clock: this.clock, memoryLines: 0 }),
         agent: undefined,
+        life: undefined,
+        watchdog: undefined,
         status: 'down',
         incarnation: 0,
         apiOffline: false,
@@ -266,6 +286,7 @@ class Simulation {
       await this.config.createGroup(g.name, { PreferredOwners: [...g.preferredOwners] });
       this.groupNames.push(g.name);
       this.resourcesByGroup.set(g.name, g.resources.map((r) => r.name));
+      for (const r of g.resources) this.groupOfResource.set(r.name, g.name);
       for (const r of g.resources) {
         await this.config.createResource({
           name: r.name,
@@ -297,7 +318,13 @@ class Simulation {
     const n = this.node(name);
     n.incarnation++;
     const incarnation = `${name}#${n.incarnation}`;
-    const registry = new ResourceTypeRegistry([simResourceType(name, this.board)]);
+    const life: Incarnation = { node: name, name: incarnation, alive: true };
+    const watchdog = new SimWatchdog(this.clock, life, (i, why) => this.watchdogFired(i, why));
+    n.life = life;
+    n.watchdog = watchdog;
+    const registry = new ResourceTypeRegistry([
+      simResourceType(name, this.board, { ledger: this.ledger, life, offlineWithoutStopping: this.options.breakage === 'offline-without-stopping' }),
+    ]);
     const agent = new NodeAgent({
       node: n.config,
       store: n.store,
@@ -307,6 +334,7 @@ class Simulation {
       limits: simAgentLimits,
       rcmLimits: simRcmLimits,
       holdApiOffline,
+      watchdog,
       step: (state, input) => this.observedStep(incarnation, state, input),
     });
     n.agent = agent;
@@ -336,9 +364,16 @@ class Simulation {
     }
   }
 
+  /**
+   * The node stops without cleaning up: its agent's calls reach nothing any
+   * more, and its processes run on until its watchdog kills them, at a moment
+   * the simulation picks no later than the watchdog's deadline.
+   */
   private crash(name: string): void {
     const n = this.node(name);
     const agent = n.agent;
+    if (n.life) n.life.alive = false;
+    n.watchdog?.agentGone((latestMs) => this.faultPrng.int(0, latestMs));
     n.status = 'down';
     n.apiOffline = false;
     if (agent) this.track(agent.stop({ graceful: false }));
@@ -358,6 +393,12 @@ class Simulation {
       if (e.type === 'transition') this.event(`${incarnation}: ${e.resource} ${e.from}-->${e.to}`);
     }
     return result;
+  }
+
+  private watchdogFired(life: Incarnation, why: string): void {
+    if (this.options.breakage === 'watchdog-never-kills') return;
+    const killed = this.ledger.killAll(life);
+    if (killed.length > 0) this.event(`watchdog of ${life.name} killed ${killed.join(', ')}: ${why}`);
   }
 
   private runningNodes(): NodeObservation[] {
@@ -504,7 +545,7 @@ class Simulation {
 
   private checkInstantNow(): void {
     if (this.violation) return;
-    const f = checkInstant(this.runningNodes());
+    const f = checkInstant(this.runningNodes(), this.ledger);
     if (f) this.fail(f);
   }
 

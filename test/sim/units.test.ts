@@ -2,7 +2,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Prng } from '../../src/sim/prng.ts';
-import { checkMovesEnd, checkOneOwner, checkOperationsEnded, expectedOnline, TransitionChecker, type NodeObservation } from '../../src/sim/invariants.ts';
+import { checkMovesEnd, checkOperationsEnded, expectedOnline, TransitionChecker } from '../../src/sim/invariants.ts';
+import { ResourceLedger, SimWatchdog, type Incarnation } from '../../src/sim/ledger.ts';
+import { VirtualClock } from '../../src/clock/virtual.ts';
 import type { RcmState, RcmEffect } from '../../src/rcm/index.ts';
 import { parseDependencies } from '../../src/model/dependency.ts';
 
@@ -25,18 +27,45 @@ test('the generator: same seed same sequence, different seeds differ, ranges hol
   assert.throws(() => new Prng(1.5));
 });
 
-function observation(node: string, resources: { name: string; group: string; state: string }[]): NodeObservation {
-  return { node, rcm: { resources: new Map(resources.map((r) => [r.name, r])) } as unknown as RcmState };
-}
-
-test('one owner: a group up on two nodes is found, one node or down elsewhere is fine', () => {
-  const n1 = observation('node1', [{ name: 'A', group: 'G', state: 'Online' }]);
-  const n2down = observation('node2', [{ name: 'B', group: 'G', state: 'Offline' }]);
-  const n2up = observation('node2', [{ name: 'B', group: 'G', state: 'OnlinePending' }]);
-  assert.equal(checkOneOwner([n1, n2down]), undefined);
-  const f = checkOneOwner([n1, n2up]);
+test('one owner on the ledger: a group running on two nodes is found; a stopped, killed or failed start is not running', () => {
+  const ledger = new ResourceLedger((r) => ({ A: 'G', B: 'G' })[r]);
+  const n1: Incarnation = { node: 'node1', name: 'node1#1', alive: true };
+  const n2: Incarnation = { node: 'node2', name: 'node2#1', alive: true };
+  ledger.started(n1, 'A');
+  ledger.started(n2, 'B');
+  const f = ledger.checkOneOwner();
   assert.equal(f?.invariant, 'one-owner');
-  assert.match(f!.detail, /group G is up on two nodes: A is Online on node1 while B is OnlinePending on node2/);
+  assert.match(f!.detail, /group G runs on two nodes: A on node1#1 and B on node2#1/);
+  ledger.stopped(n2, 'B');
+  assert.equal(ledger.checkOneOwner(), undefined);
+  // A crashed node's calls reach nothing: its processes run until its watchdog kills them.
+  n1.alive = false;
+  ledger.stopped(n1, 'A');
+  assert.deepEqual(ledger.runningIn(n1), ['A']);
+  ledger.started(n2, 'B');
+  assert.match(ledger.checkOneOwner()!.detail, /crashed, not killed by its watchdog yet/);
+  assert.deepEqual(ledger.killAll(n1), ['A']);
+  assert.equal(ledger.checkOneOwner(), undefined);
+});
+
+test('the simulated watchdog: kills a silent agent\'s processes at the last pet\'s deadline, a dead one\'s no later', () => {
+  const clock = new VirtualClock(0);
+  const killed: string[] = [];
+  const life: Incarnation = { node: 'node1', name: 'node1#1', alive: true };
+  const w = new SimWatchdog(clock, life, (i, why) => killed.push(`${i.name} at ${clock.now()}: ${why}`));
+  w.pet(1_000);
+  clock.advance(900);
+  w.pet(1_000);
+  clock.advance(999);
+  assert.deepEqual(killed, []);
+  clock.advance(1);
+  assert.deepEqual(killed, ['node1#1 at 1900: the agent was silent for 1000 ms']);
+  w.pet(1_000);
+  clock.advance(100);
+  w.agentGone((latest) => latest * 10); // asks for later than allowed: the deadline stands
+  w.pet(5_000); // a late reply from before the death pets nothing
+  clock.advance(900);
+  assert.equal(killed.at(-1), 'node1#1 at 2900: the agent is gone');
 });
 
 test('transitions: illegal edges and sequence numbers that do not increase are found, per incarnation', () => {
