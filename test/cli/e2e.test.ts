@@ -1,6 +1,7 @@
 // End to end: the real CLI as a subprocess against a real `failover up` (three
-// nodes on the embedded store, API on a random loopback port). Skipped, saying
-// so, while `failover up` cannot start a cluster.
+// nodes on the embedded store, API on a random loopback port, the sample
+// configuration). If `failover up` does not start, or its sample groups do not
+// come online, these tests fail.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -13,7 +14,9 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const bin = path.join(root, 'bin', 'failover.js');
 const UP_START_TIMEOUT_MS = 60_000;
 const COMMAND_TIMEOUT_MS = 60_000;
-const SKIP = 'failover up is not available yet';
+/** The sample groups must be online within about a minute of `up` printing its address. */
+const SAMPLE_ONLINE_POLL_INTERVAL_MS = 500;
+const SAMPLE_ONLINE_POLLS_MAX = 120;
 
 let dir = '';
 let up: ChildProcess | undefined;
@@ -53,12 +56,13 @@ before(async () => {
   const sampleAddress = `127.77.${1 + Math.floor(Math.random() * 250)}.${1 + Math.floor(Math.random() * 250)}`;
   const child = spawn(process.execPath, [bin, 'up', '--nodes', '3', '--port', '0', '--sample-address', sampleAddress, '--data-dir', path.join(dir, 'data')], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
   up = child;
+  let output = '';
+  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
   apiUrl = await new Promise<string | undefined>((resolve) => {
-    let out = '';
     const timer = setTimeout(() => resolve(undefined), UP_START_TIMEOUT_MS);
     child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /^API: (\S+)/m.exec(out);
+      output += d.toString();
+      const m = /^API: (\S+)/m.exec(output);
       if (m) {
         clearTimeout(timer);
         resolve(m[1]);
@@ -69,6 +73,8 @@ before(async () => {
       resolve(undefined);
     });
   });
+  // Every test below needs the cluster: a `failover up` that does not start fails them all.
+  if (!apiUrl) throw new Error(`failover up did not print its API address within ${UP_START_TIMEOUT_MS} ms (exit code ${child.exitCode}):\n${output}`);
 });
 
 after(async () => {
@@ -82,14 +88,7 @@ after(async () => {
   if (dir) fs.rmSync(dir, { recursive: true, force: true });
 });
 
-function skipIfNoCluster(t: { skip: (m: string) => void }): boolean {
-  if (apiUrl) return false;
-  t.skip(SKIP);
-  return true;
-}
-
-test('e2e: up wrote api.json with mode 0600; list shows the nodes and the sample groups', async (t) => {
-  if (skipIfNoCluster(t)) return;
+test('e2e: up wrote api.json with mode 0600; list shows the nodes and the sample groups', async () => {
   assert.equal(fs.statSync(path.join(dir, 'data', 'api.json')).mode & 0o777, 0o600);
   const nodes = await cli(['node', 'list', '--json']);
   assert.equal(nodes.code, 0, nodes.err);
@@ -98,6 +97,17 @@ test('e2e: up wrote api.json with mode 0600; list shows the nodes and the sample
   assert.equal(groups.code, 0, groups.err);
   assert.match(groups.out, /^GROUP\s+STATE\s+OWNER/m);
   assert.ok(JSON.parse((await cli(['group', 'list', '--json'])).out).length >= 2);
+});
+
+test('e2e: the sample groups of `failover up` come online', async () => {
+  const sample = ['CMS01', 'Web'];
+  let groups: GroupJson[] = [];
+  for (let i = 0; i < SAMPLE_ONLINE_POLLS_MAX; i++) {
+    groups = JSON.parse((await cli(['group', 'list', '--json'])).out) as GroupJson[];
+    if (sample.every((name) => groups.some((g) => g.name === name && g.state === 'Online' && g.owner !== undefined))) return;
+    await new Promise((r) => setTimeout(r, SAMPLE_ONLINE_POLL_INTERVAL_MS));
+  }
+  assert.fail(`the sample groups ${sample.join(', ')} did not all come online: ${JSON.stringify(groups.map((g) => ({ name: g.name, state: g.state, owner: g.owner })))}`);
 });
 
 interface GroupJson {
@@ -118,8 +128,7 @@ async function firstGroup(): Promise<GroupJson & { owner: string }> {
   }
 }
 
-test('e2e: move with progress, and the event stream sees its transitions in order', async (t) => {
-  if (skipIfNoCluster(t)) return;
+test('e2e: move with progress, and the event stream sees its transitions in order', async () => {
   const g = await firstGroup();
   const nodes = (JSON.parse((await cli(['node', 'list', '--json'])).out) as Array<{ name: string }>).map((n) => n.name);
   const to = nodes.find((n) => n !== g.owner)!;
@@ -127,7 +136,20 @@ test('e2e: move with progress, and the event stream sees its transitions in orde
   const follower = spawn(process.execPath, [bin, 'events', '--group', g.name, '--json', '--timeout', '60s', '--data-dir', path.join(dir, 'data')], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
   let events = '';
   follower.stdout.on('data', (d: Buffer) => (events += d.toString()));
-  await new Promise<void>((resolve) => follower.stderr.on('data', (d: Buffer) => d.toString().includes('following events') && resolve()));
+  await new Promise<void>((resolve, reject) => {
+    let said = '';
+    const timer = setTimeout(() => reject(new Error(`failover events did not start following within ${COMMAND_TIMEOUT_MS} ms: ${said}`)), COMMAND_TIMEOUT_MS);
+    follower.stderr.on('data', (d: Buffer) => {
+      said += d.toString();
+      if (!said.includes('following events')) return;
+      clearTimeout(timer);
+      resolve();
+    });
+    follower.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`failover events exited (${code}) before following: ${said}`));
+    });
+  });
   const move = await cli(['group', 'move', g.name, '--to', to]);
   assert.equal(move.code, 0, move.out + move.err);
   const lines = move.out.trim().split('\n');
@@ -161,8 +183,7 @@ test('e2e: move with progress, and the event stream sees its transitions in orde
   assert.equal(JSON.parse((await cli(['group', 'show', g.name, '--json'])).out).owner, to);
 });
 
-test('e2e: offline and online a group', async (t) => {
-  if (skipIfNoCluster(t)) return;
+test('e2e: offline and online a group', async () => {
   const g = await firstGroup();
   const off = await cli(['group', 'offline', g.name]);
   assert.equal(off.code, 0, off.out + off.err);
@@ -172,8 +193,7 @@ test('e2e: offline and online a group', async (t) => {
   assert.equal(JSON.parse((await cli(['group', 'show', g.name, '--json'])).out).state, 'Online');
 });
 
-test('e2e: dependency errors carry the right codes and exit codes', async (t) => {
-  if (skipIfNoCluster(t)) return;
+test('e2e: dependency errors carry the right codes and exit codes', async () => {
   const resources = JSON.parse((await cli(['resource', 'list', '--json'])).out) as Array<{ name: string; group: string; dependencies: string }>;
   const dependent = resources.find((r) => r.dependencies.startsWith('['))!;
   const provider = /^\[([^\]]+)\]/.exec(dependent.dependencies)![1]!;
@@ -195,8 +215,7 @@ test('e2e: dependency errors carry the right codes and exit codes', async (t) =>
   assert.match(unknown.err, /5007/);
 });
 
-test('e2e: export then apply is a no-op; apply creates what a file adds, then is a no-op again', async (t) => {
-  if (skipIfNoCluster(t)) return;
+test('e2e: export then apply is a no-op; apply creates what a file adds, then is a no-op again', async () => {
   const file = path.join(dir, 'cluster.yaml');
   assert.equal((await cli(['export', '-o', file])).code, 0);
   const same = await cli(['apply', '-f', file]);
@@ -217,8 +236,7 @@ test('e2e: export then apply is a no-op; apply creates what a file adds, then is
   assert.match(refused.out, /cannot depend on itself|cycle/);
 });
 
-test('e2e: the read-only token reads but is refused on a mutation', async (t) => {
-  if (skipIfNoCluster(t)) return;
+test('e2e: the read-only token reads but is refused on a mutation', async () => {
   const { tokens } = JSON.parse(fs.readFileSync(path.join(dir, 'data', 'api.json'), 'utf8')) as { tokens: { read: string } };
   const env = { FAILOVER_URL: apiUrl!, FAILOVER_TOKEN: tokens.read };
   assert.equal((await cli(['status'], env)).code, 0);
