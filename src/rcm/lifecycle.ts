@@ -11,6 +11,7 @@
 import {
   assert,
   clusterError,
+  errors,
   isSatisfied,
   messages,
   type ClusterErrorValue,
@@ -491,7 +492,12 @@ export function onCallResult(step: Step, input: CallResultInput): void {
       if (ok) {
         r.failedBecauseOf = undefined;
         step.transition(r, 'Online');
-      } else resourceFailed(step, r, callError('online', r.name, input.error), false);
+      } else {
+        // An online that never answered (its deadline passed, or its host was replaced as deadlocked) may have
+        // started the resource: terminate it before it counts as Failed. An online that answered "failed" left nothing running.
+        const unanswered = input.error?.code === errors.ERROR_RESOURCE_CALL_TIMED_OUT.code;
+        resourceFailed(step, r, callError('online', r.name, input.error), unanswered);
+      }
       return;
     case 'offline':
       if (ok) step.transition(r, 'Offline');
