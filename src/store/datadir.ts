@@ -3,14 +3,14 @@
 // group commit (records that arrive during an fsync go out together in the
 // next one) and swaps in a new snapshot when the log grows too long.
 
-import { existsSync, promises as fsp } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { ClusterError } from '../model/errors.ts';
 import type { Journal, JournalOwner, LoadedState } from './embedded.ts';
 import { encodeFrame, fileHeader, HEADER_BYTES, headerProblem, intactFrameAfter, readFrame, SNAPSHOT_MAGIC, WAL_MAGIC } from './frames.ts';
 import { KeySpace } from './keyspace.ts';
 import { WAL_SNAPSHOT_THRESHOLD_BYTES_DEFAULT } from './limits.ts';
-import { lockDataDir, type DirLock } from './lock.ts';
+import type { DirLock } from './lock.ts';
+import { nodeFiles, type StoreFileHandle, type StoreFiles } from './files.ts';
 import { applyRecord, checkRecord, RecordShapeError, restoreSnapshot, type WalRecord } from './records.ts';
 import type { WatchEvent } from './store.ts';
 
@@ -20,6 +20,8 @@ const TEMP_SUFFIX = '.tmp';
 
 export interface DataDirOptions {
   readonly fsync: boolean;
+  /** The filesystem (default: the real one). */
+  readonly files?: StoreFiles;
   readonly snapshotThresholdBytes?: number;
 }
 
@@ -29,29 +31,30 @@ function corrupt(file: string, offset: number, why: string): ClusterError {
 
 /** Locks the directory, loads snapshot and log, and returns the state plus a way to keep appending. */
 export async function loadDataDir(dir: string, options: DataDirOptions): Promise<LoadedState> {
+  const files = options.files ?? nodeFiles;
   // A directory created here is made durable in its parent, like any file in it.
-  if ((await fsp.mkdir(dir, { recursive: true })) !== undefined) await syncDir(dirname(resolve(dir)));
-  const lock = await lockDataDir(dir);
+  if (await files.mkdir(dir)) await syncDir(files, dirname(resolve(dir)));
+  const lock = await files.lock(dir);
   try {
-    return await load(dir, lock, options);
+    return await load(files, dir, lock, options);
   } catch (e) {
     await lock.release();
     throw e;
   }
 }
 
-async function load(dir: string, lock: DirLock, options: DataDirOptions): Promise<LoadedState> {
+async function load(files: StoreFiles, dir: string, lock: DirLock, options: DataDirOptions): Promise<LoadedState> {
   const walPath = join(dir, WAL_FILE);
   const snapshotPath = join(dir, SNAPSHOT_FILE);
   // Leftovers of a snapshot interrupted before its rename: never part of the state.
-  for (const f of [walPath, snapshotPath]) await fsp.rm(f + TEMP_SUFFIX, { force: true });
+  for (const f of [walPath, snapshotPath]) await files.rm(f + TEMP_SUFFIX);
 
   const space = new KeySpace();
   let seq = 0;
   let snapshotSeq = 0;
   let historyBase = 0;
-  if (existsSync(snapshotPath)) {
-    const buf = await fsp.readFile(snapshotPath);
+  if (files.exists(snapshotPath)) {
+    const buf = await files.readFile(snapshotPath);
     const problem = headerProblem(buf, SNAPSHOT_MAGIC);
     if (problem) throw corrupt(snapshotPath, 0, problem);
     const frame = readFrame(buf, HEADER_BYTES);
@@ -69,10 +72,10 @@ async function load(dir: string, lock: DirLock, options: DataDirOptions): Promis
 
   const replayed: { revision: number; events: WatchEvent[] }[] = [];
   let walBytes = HEADER_BYTES;
-  if (!existsSync(walPath)) {
-    await writeFileAtomically(dir, WAL_FILE, fileHeader(WAL_MAGIC));
+  if (!files.exists(walPath)) {
+    await writeFileAtomically(files, dir, WAL_FILE, fileHeader(WAL_MAGIC));
   } else {
-    const buf = await fsp.readFile(walPath);
+    const buf = await files.readFile(walPath);
     const problem = headerProblem(buf, WAL_MAGIC);
     if (problem) throw corrupt(walPath, 0, problem);
     let offset = HEADER_BYTES;
@@ -102,7 +105,7 @@ async function load(dir: string, lock: DirLock, options: DataDirOptions): Promis
       offset = walBytes = frame.end;
     }
     if (walBytes < buf.length) {
-      const fh = await fsp.open(walPath, 'r+');
+      const fh = await files.open(walPath, 'r+');
       try {
         await fh.truncate(walBytes);
         await fh.sync();
@@ -117,27 +120,27 @@ async function load(dir: string, lock: DirLock, options: DataDirOptions): Promis
     seq,
     historyBase,
     replayed,
-    openJournal: (owner) => new DiskJournal(dir, lock, owner, seq, walBytes, options),
+    openJournal: (owner) => new DiskJournal(files, dir, lock, owner, seq, walBytes, options),
   };
 }
 
 /** Writes a file whole or not at all: temp file, fsync, rename, fsync of the directory. */
-async function writeFileAtomically(dir: string, name: string, data: Buffer): Promise<void> {
+async function writeFileAtomically(files: StoreFiles, dir: string, name: string, data: Buffer): Promise<void> {
   const path = join(dir, name);
   const temp = path + TEMP_SUFFIX;
-  const fh = await fsp.open(temp, 'w');
+  const fh = await files.open(temp, 'w');
   try {
     await fh.write(data);
     await fh.sync();
   } finally {
     await fh.close();
   }
-  await fsp.rename(temp, path);
-  await syncDir(dir);
+  await files.rename(temp, path);
+  await syncDir(files, dir);
 }
 
-async function syncDir(dir: string): Promise<void> {
-  const fh = await fsp.open(dir, 'r');
+async function syncDir(files: StoreFiles, dir: string): Promise<void> {
+  const fh = await files.open(dir, 'r');
   try {
     await fh.sync();
   } finally {
@@ -149,13 +152,14 @@ class DiskJournal implements Journal {
   durableSeq: number;
   private readonly queue: { seq: number; frame: Buffer }[] = [];
   private queuedBytes = 0;
-  private log: Promise<fsp.FileHandle>;
+  private log: Promise<StoreFileHandle>;
   /** The flush loop while it runs; close() waits for it. */
   private flushing: Promise<void> | undefined;
   private broken: Error | undefined;
   private readonly snapshotThresholdBytes: number;
 
   constructor(
+    private readonly files: StoreFiles,
     private readonly dir: string,
     private readonly lock: DirLock,
     private readonly owner: JournalOwner,
@@ -165,7 +169,7 @@ class DiskJournal implements Journal {
   ) {
     this.durableSeq = seq;
     this.snapshotThresholdBytes = options.snapshotThresholdBytes ?? WAL_SNAPSHOT_THRESHOLD_BYTES_DEFAULT;
-    this.log = fsp.open(join(dir, WAL_FILE), 'a');
+    this.log = files.open(join(dir, WAL_FILE), 'a');
     this.log.catch(() => {}); // reported by the first flush that awaits it
   }
 
@@ -219,11 +223,11 @@ class DiskJournal implements Journal {
     this.queuedBytes = 0;
     const lastQueued = covered[covered.length - 1];
     if (lastQueued && lastQueued.seq !== state.seq) throw new Error(`assertion failed: snapshot at record ${state.seq} covers queued record ${lastQueued.seq}`);
-    await writeFileAtomically(this.dir, SNAPSHOT_FILE, Buffer.concat([fileHeader(SNAPSHOT_MAGIC), encodeFrame(state)]));
+    await writeFileAtomically(this.files, this.dir, SNAPSHOT_FILE, Buffer.concat([fileHeader(SNAPSHOT_MAGIC), encodeFrame(state)]));
     const old = await this.log;
-    await writeFileAtomically(this.dir, WAL_FILE, fileHeader(WAL_MAGIC));
+    await writeFileAtomically(this.files, this.dir, WAL_FILE, fileHeader(WAL_MAGIC));
     await old.close();
-    this.log = fsp.open(join(this.dir, WAL_FILE), 'a');
+    this.log = this.files.open(join(this.dir, WAL_FILE), 'a');
     await this.log;
     this.walBytes = HEADER_BYTES;
     this.advance(state.seq);

@@ -6,6 +6,7 @@
 import { RealClock } from '../clock/real.ts';
 import type { Clock, TimerHandle } from '../model/clock.ts';
 import { loadDataDir } from './datadir.ts';
+import type { StoreFiles } from './files.ts';
 import { KeySpace } from './keyspace.ts';
 import { LEASE_TTL_SECONDS_MAX, LEASE_TTL_SECONDS_MIN, WATCH_HISTORY_BYTES_MAX, WATCH_HISTORY_REVISIONS_MAX } from './limits.ts';
 import { applyRecord, captureSnapshot, encodeWrite, type SnapshotState, type WalRecord } from './records.ts';
@@ -56,6 +57,8 @@ export interface EmbeddedStoreOptions {
   readonly fsync?: boolean;
   /** Snapshot once the log grows past this many bytes (default WAL_SNAPSHOT_THRESHOLD_BYTES_DEFAULT). */
   readonly snapshotThresholdBytes?: number;
+  /** The filesystem of dataDir (default: the real one; tests pass a disk that can lose power). */
+  readonly files?: StoreFiles;
 }
 
 /** What a loaded data directory hands to the store. */
@@ -363,6 +366,7 @@ export async function openEmbeddedStore(options: EmbeddedStoreOptions = {}): Pro
   const loaded = await loadDataDir(options.dataDir, {
     fsync: options.fsync ?? true,
     ...(options.snapshotThresholdBytes !== undefined ? { snapshotThresholdBytes: options.snapshotThresholdBytes } : {}),
+    ...(options.files ? { files: options.files } : {}),
   });
   return new EmbeddedStore(clock, loaded.space, loaded);
 }
