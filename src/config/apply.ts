@@ -155,6 +155,9 @@ async function execute(api: ClusterApi, c: Change): Promise<Undo | undefined> {
             ...(c.spec.parameters ? { parameters: c.spec.parameters } : {}),
           }),
       };
+    case 'onlineNewGroup':
+      await api.onlineGroup(c.group);
+      return { what: `take new group ${c.group} offline`, run: () => api.offlineGroup(c.group) };
     case 'deleteGroup':
       await api.deleteGroup(c.group);
       return { what: `recreate group ${c.group}`, run: () => api.createGroup(c.group, c.properties as Partial<GroupCommon>) };

@@ -35,6 +35,7 @@ export type Change =
   | { op: 'deleteGroup'; group: string; properties: Record<string, PropertyValue> }
   /** `persistentStates`: the group's existing resources and their PersistentState now (what an undo restores). */
   | { op: 'setGroupState'; group: string; from: GroupState | 'mixed'; to: GroupState; persistentStates: Record<string, 0 | 1> }
+  | { op: 'onlineNewGroup'; group: string }
   | { op: 'leftAlone'; object: 'group' | 'resource'; name: string };
 
 export interface PlanOptions {
@@ -118,6 +119,12 @@ export function planApply(file: ConfigDocument, running: RunningCluster, options
       if (to !== '') changes.push({ op: 'setDependencies', resource: r, from: '', to });
       done.add(r);
     }
+    // The coordinator may place the group while its resources are still being
+    // created, and resources added to a group its owner already brought up stay
+    // offline (as in WSFC): a complete new group that should run is asked online.
+    const state = file.groups[gname]?.state;
+    const runs = members.length > 0 && members.every((r) => (state !== undefined ? persistentStateOf(state) : (want.get(r)!.spec.properties?.PersistentState ?? 1)) === 1);
+    if (runs) changes.push({ op: 'onlineNewGroup', group: gname });
   }
 
   // 2. Resources changing group: they, and whatever depends on them now, lose their dependencies for the move.
@@ -236,6 +243,8 @@ export function describeChange(c: Change): string {
       return `= ${c.object} ${q(c.name)} is not in the file: left alone (--prune deletes it)`;
     case 'setGroupState':
       return `~ group ${q(c.group)}: state ${c.from} -> ${c.to}`;
+    case 'onlineNewGroup':
+      return `~ group ${q(c.group)}: online once created`;
   }
 }
 

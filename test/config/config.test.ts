@@ -215,7 +215,7 @@ groups:
 test('new groups are planned whole, one after the other: the group, its resources, their dependencies', async (t) => {
   const api = fresh(t);
   const changes = planApply(parseConfig('version: 1\ngroups:\n  A: { resources: { A1: { type: Dummy }, A2: { type: Dummy, dependencies: "[A1]" } } }\n  B: { resources: { B1: { type: Dummy } } }\n'), await readRunning(api));
-  assert.deepEqual(changes.map(describeChange), ['+ group "A"', '+ resource "A1" (Dummy) in group "A"', '+ resource "A2" (Dummy) in group "A"', '~ resource "A2": dependencies "" -> "[A1]"', '+ group "B"', '+ resource "B1" (Dummy) in group "B"']);
+  assert.deepEqual(changes.map(describeChange), ['+ group "A"', '+ resource "A1" (Dummy) in group "A"', '+ resource "A2" (Dummy) in group "A"', '~ resource "A2": dependencies "" -> "[A1]"', '~ group "A": online once created', '+ group "B"', '+ resource "B1" (Dummy) in group "B"', '~ group "B": online once created']);
 });
 
 /** n groups of three resources, the third depending on the other two. */
@@ -227,10 +227,10 @@ function manyGroups(n: number): string {
 
 test('a large apply runs in batches with progress; a refusal undoes only its batch, and running it again makes what remains', async (t) => {
   const api = fresh(t);
-  const text = manyGroups(30); // 30 x (group + 3 resources + 1 dependency) = 150 changes
+  const text = manyGroups(30); // 30 x (group + 3 resources + 1 dependency + online) = 180 changes
   const changes = planApply(parseConfig(text), await readRunning(api));
-  assert.equal(changes.length, 150);
-  // The cluster refuses resource G25b (say, a store hiccup): batch 3 (changes 101-150) stops there.
+  assert.equal(changes.length, 180);
+  // The cluster refuses resource G25b (say, a store hiccup): batch 3 (changes 121-180) stops there.
   let refuse = true;
   const flaky = new Proxy(api, {
     get(target, prop, receiver) {
@@ -241,14 +241,14 @@ test('a large apply runs in batches with progress; a refusal undoes only its bat
     },
   });
   const seen: ApplyProgress[] = [];
-  await assert.rejects(applyPlan(flaky, changes, { batchChangesMax: 50, onProgress: (p) => seen.push(p) }), (e: any) => {
+  await assert.rejects(applyPlan(flaky, changes, { batchChangesMax: 60, onProgress: (p) => seen.push(p) }), (e: any) => {
     assert.equal(e.name, 'ERROR_CLUSTER_NODE_NOT_READY');
     assert.match(e.message, /apply stopped at createResource "G25b"/);
-    assert.match(e.message, /100 change\(s\) of earlier batches stay applied: run apply again to make the 50 that remain/);
-    assert.equal(e.failure.applied, 100);
+    assert.match(e.message, /120 change\(s\) of earlier batches stay applied: run apply again to make the 60 that remain/);
+    assert.equal(e.failure.applied, 120);
     return true;
   });
-  assert.deepEqual(seen.map((p) => [p.done, p.total, p.batch, p.batches]), [[50, 150, 1, 3], [100, 150, 2, 3]]);
+  assert.deepEqual(seen.map((p) => [p.done, p.total, p.batch, p.batches]), [[60, 180, 1, 3], [120, 180, 2, 3]]);
   assert.equal((await api.listGroups()).length, 20, 'two batches of whole groups stay; the third was undone');
   // Running apply again plans only the rest, and then nothing.
   refuse = false;

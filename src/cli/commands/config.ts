@@ -71,6 +71,7 @@ const changeKinds: Record<Change['op'], string> = {
   setResourceProperties: 'resources to change',
   setParameters: 'resources whose parameters change',
   setGroupState: 'groups to bring online or offline',
+  onlineNewGroup: 'new groups to bring online',
   deleteResource: 'resources to delete',
   deleteGroup: 'groups to delete',
   leftAlone: 'objects not in the file, left alone',
