@@ -59,8 +59,8 @@ export class ConfigState {
   readonly types = new Map<string, ResourceTypeDescriptor>();
   readonly groups = new Map<string, GroupConfig>();
   readonly resources = new Map<string, ResourceConfig>();
-  readonly resourceTrees = new Map<string, KeyTree>();
-  readonly groupTrees = new Map<string, KeyTree>();
+  /** Builds an object's key tree again from its store entries (kept there, not here, to keep memory down). */
+  treeOf: (kind: 'groups' | 'resources', canonical: string) => KeyTree | undefined = () => undefined;
   /** canonical group -> canonical names of its resources */
   private readonly byGroup = new Map<string, Set<string>>();
   /** canonical provider -> canonical names of the resources whose expression names it */
@@ -109,6 +109,20 @@ export class ConfigState {
     return inNameOrder(this.resources, this.byGroup.get(canonicalName(group)) ?? []);
   }
 
+  /** A group's key with everything under it (to delete or copy it whole). */
+  groupTree(name: string): KeyTree {
+    const tree = this.treeOf('groups', canonicalName(name));
+    if (!tree) throw new ClusterError('ERROR_GROUP_NOT_FOUND', `group ${JSON.stringify(name)} not found`);
+    return tree;
+  }
+
+  /** A resource's key with everything under it (to delete or copy it whole). */
+  resourceTree(name: string): KeyTree {
+    const tree = this.treeOf('resources', canonicalName(name));
+    if (!tree) throw new ClusterError('ERROR_RESOURCE_NOT_FOUND', `resource ${JSON.stringify(name)} not found`);
+    return tree;
+  }
+
   /** Everything, as arrays in name order (nodes by id); built once per change. */
   snapshot(): ConfigSnapshot {
     this.cached ??= {
@@ -124,7 +138,7 @@ export class ConfigState {
   // ---- updates (the view's only) ----
 
   clear(): void {
-    for (const m of [this.nodes, this.types, this.groups, this.resources, this.resourceTrees, this.groupTrees, this.byGroup, this.dependentsOf]) m.clear();
+    for (const m of [this.nodes, this.types, this.groups, this.resources, this.byGroup, this.dependentsOf]) m.clear();
     this.generation = null;
     this.cached = undefined;
   }
@@ -138,17 +152,12 @@ export class ConfigState {
       case 'types':
         return this.replace(this.types, canonical, tree && decodeType(tree));
       case 'groups':
-        if (tree) this.groupTrees.set(canonical, tree);
-        else this.groupTrees.delete(canonical);
         return this.replace(this.groups, canonical, tree && decodeGroup(tree));
       case 'resources': {
         const before = this.resources.get(canonical);
         if (before) this.unindex(canonical, before);
         const after = tree && decodeResource(tree);
-        if (tree && after) {
-          this.resourceTrees.set(canonical, tree);
-          this.index(canonical, after);
-        } else this.resourceTrees.delete(canonical);
+        if (after) this.index(canonical, after);
         return this.replace(this.resources, canonical, after);
       }
     }
@@ -207,7 +216,15 @@ export class ConfigView implements InformerView {
   private constructor(
     private readonly layout: StoreLayout,
     readonly informer: StoreInformer,
-  ) {}
+  ) {
+    this.state.treeOf = (kind, canonical) => this.tree(kind, canonical);
+  }
+
+  private tree(kind: ObjectKind, canonical: string): KeyTree | undefined {
+    const object = this.entries.get(`${kind}/${canonical}`);
+    const top = kind === 'types' ? TYPES_KEY : kind === 'nodes' ? NODES_KEY : kind === 'groups' ? GROUPS_KEY : RESOURCES_KEY;
+    return object && keyTreeFrom(this.layout, object.values(), { display: [top, canonical], canonical: [canonicalName(top), canonical] });
+  }
 
   /** The shared view of the database's store, listed on first use. */
   static for(db: ClusterDatabase): Promise<ConfigView> {
@@ -273,9 +290,7 @@ export class ConfigView implements InformerView {
       const slash = id.indexOf('/');
       const kind = id.slice(0, slash) as ObjectKind;
       const canonical = id.slice(slash + 1);
-      const object = this.entries.get(id);
-      const top = kind === 'types' ? TYPES_KEY : kind === 'nodes' ? NODES_KEY : kind === 'groups' ? GROUPS_KEY : RESOURCES_KEY;
-      const tree = object && keyTreeFrom(this.layout, object.values(), { display: [top, canonical], canonical: [canonicalName(top), canonical] });
+      const tree = this.tree(kind, canonical);
       let names: string[];
       try {
         names = this.state.setObject(kind, canonical, tree);

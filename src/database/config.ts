@@ -254,7 +254,7 @@ export class ClusterConfigStore {
       const group = s.group(name);
       const members = s.resourcesIn(group.name).map((r) => r.name);
       if (members.length > 0) throw new ClusterError('ERROR_DIR_NOT_EMPTY', `group ${JSON.stringify(group.name)} still contains ${list(members)}`);
-      return { commands: deleteTreeCommands(s.groupTrees.get(canonicalName(group.name))!, `${GROUPS_KEY}\\${group.name}`), result: undefined };
+      return { commands: deleteTreeCommands(s.groupTree(group.name), `${GROUPS_KEY}\\${group.name}`), result: undefined };
     });
   }
 
@@ -264,7 +264,7 @@ export class ClusterConfigStore {
       checkName('group', newName);
       const clash = s.groups.get(canonicalName(newName));
       if (clash && clash !== group) throw new ClusterError('ERROR_OBJECT_ALREADY_EXISTS', `group ${JSON.stringify(newName)} already exists`);
-      const tree = s.groupTrees.get(canonicalName(group.name))!;
+      const tree = s.groupTree(group.name);
       const commands = [...deleteTreeCommands(tree, `${GROUPS_KEY}\\${group.name}`), ...copyTreeCommands(tree, `${GROUPS_KEY}\\${newName}`)];
       for (const r of s.resourcesIn(group.name)) {
         commands.push({ op: 'setValue', key: `${RESOURCES_KEY}\\${r.name}`, name: 'Group', value: { type: 'string', data: newName } });
@@ -338,7 +338,7 @@ export class ClusterConfigStore {
       if (dependents.length > 0) {
         throw new ClusterError('ERROR_DEPENDENT_RESOURCE_EXISTS', `resource ${JSON.stringify(resource.name)} cannot be deleted: ${list(dependents)} depend on it`);
       }
-      return { commands: deleteTreeCommands(s.resourceTrees.get(canonicalName(resource.name))!, `${RESOURCES_KEY}\\${resource.name}`), result: undefined };
+      return { commands: deleteTreeCommands(s.resourceTree(resource.name), `${RESOURCES_KEY}\\${resource.name}`), result: undefined };
     });
   }
 
@@ -349,7 +349,7 @@ export class ClusterConfigStore {
       checkName('resource', newName);
       const clash = s.resources.get(canonicalName(newName));
       if (clash && clash !== resource) throw new ClusterError('ERROR_OBJECT_ALREADY_EXISTS', `resource ${JSON.stringify(newName)} already exists`);
-      const tree = s.resourceTrees.get(canonicalName(resource.name))!;
+      const tree = s.resourceTree(resource.name);
       const commands = [...deleteTreeCommands(tree, `${RESOURCES_KEY}\\${resource.name}`), ...copyTreeCommands(tree, `${RESOURCES_KEY}\\${newName}`)];
       const renamed = (expr: DependencyExpr): DependencyExpr =>
         expr.kind === 'resource'
