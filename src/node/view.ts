@@ -138,12 +138,14 @@ export class RuntimeCache implements InformerView {
 
   /** The view over this cache and a configuration; the policy's view is built when first asked for. */
   view(config: ConfigState): RuntimeView & { readonly state: ConfigState; readonly reports: ReportIndex } {
-    const snapshot = config.snapshot();
     let policy: ClusterView | undefined;
     const cache = this;
     return {
-      revision: Math.max(this.revision, snapshot.revision),
-      config: snapshot,
+      revision: Math.max(this.revision, config.revision),
+      // Arrays of everything are built only for readers that list (and once per configuration change).
+      get config() {
+        return config.snapshot();
+      },
       state: config,
       members: this.members,
       paused: this.paused,
@@ -151,6 +153,7 @@ export class RuntimeCache implements InformerView {
       moves: this.moves,
       reports: this.reports,
       get policy(): ClusterView {
+        const snapshot = config.snapshot();
         policy ??= {
           nodes: snapshot.nodes.map((n) => ({ name: n.name, id: n.id, state: nodeState(n.name, cache.members, cache.paused) })),
           groups: snapshot.groups.map((g) => ({
