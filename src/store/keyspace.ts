@@ -2,8 +2,12 @@
 // attached to them. Pure data and bookkeeping — no I/O, no clock — so the same
 // code applies live writes and replays the write-ahead log.
 
+import sortedBtree from 'sorted-btree';
 import { assert } from '../model/errors.ts';
 import type { KeyValue, LeaseId, WatchEvent } from './store.ts';
+
+// A CommonJS package: its class is the default export of its module object.
+const BTree = sortedBtree.default;
 
 /** One concrete change to one key; what the write-ahead log records. */
 export type Write =
@@ -21,8 +25,8 @@ export class KeySpace {
   /** Number the next granted lease gets; never reused, so a stale lease id never matches a new lease. */
   nextLeaseNumber = 1;
   private readonly entries = new Map<string, KeyValue>();
-  /** Every key, in sort order, so a prefix range is a binary search and a slice. */
-  private readonly sortedKeys: string[] = [];
+  /** Every key, in sort order (a B+ tree: inserts and deletes cost log n), so a prefix range is a seek and a walk. */
+  private readonly sortedKeys = new BTree<string, undefined>(undefined, compareKeys);
   private readonly leases = new Map<LeaseId, LeaseRecord>();
 
   get(key: string): KeyValue | undefined {
@@ -36,8 +40,7 @@ export class KeySpace {
   /** Every key starting with prefix, sorted by key. */
   range(prefix: string): KeyValue[] {
     const out: KeyValue[] = [];
-    for (let i = lowerBound(this.sortedKeys, prefix); i < this.sortedKeys.length; i++) {
-      const key = this.sortedKeys[i]!;
+    for (const key of this.sortedKeys.keys(prefix)) {
       if (!key.startsWith(prefix)) break;
       out.push(this.entries.get(key)!);
     }
@@ -54,7 +57,7 @@ export class KeySpace {
     if (write.type === 'delete') {
       if (!prev) return undefined;
       this.entries.delete(write.key);
-      this.sortedKeys.splice(lowerBound(this.sortedKeys, write.key), 1);
+      this.sortedKeys.delete(write.key);
       if (prev.lease !== undefined) this.leases.get(prev.lease)?.keys.delete(write.key);
       return { type: 'delete', kv: { key: write.key, value: '', createRevision: 0, modRevision: revision, version: 0 }, prevKv: prev };
     }
@@ -67,7 +70,7 @@ export class KeySpace {
       version: prev ? prev.version + 1 : 1,
       ...(write.lease !== undefined ? { lease: write.lease } : {}),
     };
-    if (!prev) this.sortedKeys.splice(lowerBound(this.sortedKeys, write.key), 0, write.key);
+    if (!prev) this.sortedKeys.set(write.key, undefined);
     if (prev?.lease !== undefined && prev.lease !== write.lease) this.leases.get(prev.lease)?.keys.delete(write.key);
     if (write.lease !== undefined) this.leases.get(write.lease)!.keys.add(write.key);
     this.entries.set(write.key, kv);
@@ -102,14 +105,14 @@ export class KeySpace {
 
   /** Every key and lease, for a snapshot. */
   *allEntries(): IterableIterator<KeyValue> {
-    for (const key of this.sortedKeys) yield this.entries.get(key)!;
+    for (const key of this.sortedKeys.keys()) yield this.entries.get(key)!;
   }
 
   /** Restores one key from a snapshot (its lease must be restored first). */
   restoreEntry(kv: KeyValue): void {
     assert(!this.entries.has(kv.key), `snapshot key ${kv.key} is unique`);
     this.entries.set(kv.key, kv);
-    this.sortedKeys.splice(lowerBound(this.sortedKeys, kv.key), 0, kv.key);
+    this.sortedKeys.set(kv.key, undefined);
     if (kv.lease !== undefined) {
       const lease = this.leases.get(kv.lease);
       assert(lease !== undefined, `snapshot lease ${kv.lease} of key ${kv.key} exists`);
@@ -119,18 +122,10 @@ export class KeySpace {
 }
 
 /**
- * First index whose key is >= target. Keys compare as UTF-16 strings: every key
- * with a given prefix is contiguous in this order, which is all a prefix range
- * needs (etcd orders by UTF-8 bytes; the two differ only for characters above
- * U+E000 against surrogate pairs).
+ * Keys compare as UTF-16 strings: every key with a given prefix is contiguous
+ * in this order, which is all a prefix range needs (etcd orders by UTF-8 bytes;
+ * the two differ only for characters above U+E000 against surrogate pairs).
  */
-function lowerBound(sorted: readonly string[], target: string): number {
-  let lo = 0;
-  let hi = sorted.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (sorted[mid]! < target) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
+function compareKeys(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
