@@ -12,6 +12,21 @@ const MESSAGES_MIN = 2_000;
 const MOVES = 10;
 const CRASH_AFTER_MOVE = 5;
 const MAILBOXES = ['alice', 'bob', 'carol', 'dave', 'erin'];
+/**
+ * Bound on each wait for mail to flow or the server to come back. About a
+ * second is enough on an idle machine; the bound is for a starved one (the
+ * whole suite under CPU hogs), where a move and the copy's catch-up crawl.
+ */
+const FLOW_WAIT_MS = 120_000;
+/** The whole test: ten moves, a crash and 2,000 messages, each wait at its bound at worst on a starved machine. */
+const TEST_TIMEOUT_MS = 900_000;
+
+/** What the sender and the server look like, for a wait that timed out. */
+async function situation(t: MailboxTestCluster, sender: Sender): Promise<string> {
+  const g = await t.api.getGroup('CMS01').catch((e: unknown) => ({ state: String(e), owner: undefined }));
+  const retries = [...sender.stats.retries].map(([cause, n]) => `${cause}: ${n}`).join(', ');
+  return `CMS01 ${g.state} on ${g.owner ?? 'no node'}; ${sender.stats.accepted.size} accepted; retries: ${retries}`;
+}
 
 async function ownerOf(t: MailboxTestCluster, server: string): Promise<string | undefined> {
   return (await t.api.getGroup(server)).owner;
@@ -19,7 +34,7 @@ async function ownerOf(t: MailboxTestCluster, server: string): Promise<string | 
 
 async function moveWhenReady(t: MailboxTestCluster, server: string, to: string, comment: string): Promise<void> {
   // A copy may still be catching up after the crash: the console's checks refuse until it is healthy.
-  const deadline = Date.now() + 30_000;
+  const deadline = Date.now() + FLOW_WAIT_MS;
   for (;;) {
     try {
       const report = await t.console.move(server, { to, comment });
@@ -32,7 +47,7 @@ async function moveWhenReady(t: MailboxTestCluster, server: string, to: string, 
   }
 }
 
-test('CCR: 2,000+ messages over 10 moves and the loss of the active node; every accepted message is stored exactly once', { timeout: 120_000 }, async () => {
+test('CCR: 2,000+ messages over 10 moves and the loss of the active node; every accepted message is stored exactly once', { timeout: TEST_TIMEOUT_MS }, async () => {
   const t = await startMailboxCluster({ agentLimits: { leaseTtlSeconds: 2, leaseKeepAliveIntervalMs: 250, selfFenceMarginMs: 700 } });
   try {
     await t.console.createServer('CMS01', { mode: 'ccr', nodes: ['node1', 'node2'], storageRoot: t.dir, address: t.address, smtpPort: t.smtpPort, httpPort: t.httpPort });
@@ -45,14 +60,14 @@ test('CCR: 2,000+ messages over 10 moves and the loss of the active node; every 
       for (let n = 1; n <= MOVES; n++) {
         // Let mail flow between moves.
         const before = sender.stats.accepted.size;
-        await t.until('mail accepted between moves', () => sender.stats.accepted.size >= before + 50, 30_000);
+        await t.until('mail accepted between moves', () => sender.stats.accepted.size >= before + 50, FLOW_WAIT_MS, () => situation(t, sender));
         const from = (await ownerOf(t, 'CMS01'))!;
         const to = from === 'node1' ? 'node2' : 'node1';
         await moveWhenReady(t, 'CMS01', to, `move ${n}`);
         moves.push(`${from}->${to}`);
         if (n === CRASH_AFTER_MOVE) {
           const acceptedBefore = sender.stats.accepted.size;
-          await t.until('mail accepted before the crash', () => sender.stats.accepted.size >= acceptedBefore + 50, 30_000);
+          await t.until('mail accepted before the crash', () => sender.stats.accepted.size >= acceptedBefore + 50, FLOW_WAIT_MS, () => situation(t, sender));
           crashed = to;
           await t.cluster.crashNode(crashed);
           await t.until(
@@ -61,7 +76,8 @@ test('CCR: 2,000+ messages over 10 moves and the loss of the active node; every 
               const g = await t.api.getGroup('CMS01');
               return g.owner !== crashed && g.state === 'Online';
             },
-            60_000,
+            FLOW_WAIT_MS,
+            () => situation(t, sender),
           );
           await t.cluster.startNode(crashed);
         }

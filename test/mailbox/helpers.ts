@@ -23,7 +23,8 @@ export interface MailboxTestCluster {
   readonly address: string;
   readonly smtpPort: number;
   readonly httpPort: number;
-  until(what: string, cond: () => Promise<boolean> | boolean, maxMs?: number): Promise<number>;
+  /** Polls cond until true; past maxMs fails, with what describe() says of the cluster then. */
+  until(what: string, cond: () => Promise<boolean> | boolean, maxMs?: number, describe?: () => Promise<string>): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -51,10 +52,10 @@ export async function startMailboxCluster(options: LocalClusterOptions & { mailb
     console: mailboxConsole,
     dir,
     ...randomEndpoint(),
-    async until(what, cond, maxMs = 30_000) {
+    async until(what, cond, maxMs = 30_000, describe) {
       const start = Date.now();
       while (!(await cond())) {
-        if (Date.now() - start > maxMs) throw new Error(`timed out after ${maxMs} ms waiting for: ${what}`);
+        if (Date.now() - start > maxMs) throw new Error(`timed out after ${maxMs} ms waiting for: ${what}${describe ? ` (${await describe()})` : ''}`);
         await new Promise((r) => setTimeout(r, 50));
       }
       return Date.now() - start;

@@ -17,8 +17,22 @@ export const CPU_HOGS_PER_CORE_DEFAULT = 4;
 export interface CpuHogOptions {
   /** The hogs end by themselves after this long, whatever happens to the test. */
   readonly maxMs: number;
-  /** Busy processes per core (os.availableParallelism()). Default CPU_HOGS_PER_CORE_DEFAULT. */
+  /**
+   * Busy processes per core (os.availableParallelism()) wanted on the
+   * machine, counting those already running: default
+   * CPU_HOGS_PER_CORE_DEFAULT.
+   */
   readonly perCore?: number;
+}
+
+/**
+ * How many hogs to add for perCore busy processes per core: the machine's
+ * one-minute load average counts as busy processes already there. A test
+ * run under `npm run test:load` (or any other hog) then adds none instead of
+ * doubling the starvation it was written for.
+ */
+export function cpuHogsToAdd(perCore: number, cores = os.availableParallelism(), loadAverage = os.loadavg()[0] ?? 0): number {
+  return Math.max(0, perCore * cores - Math.floor(loadAverage));
 }
 
 export interface CpuHogs {
@@ -48,10 +62,10 @@ function installExitHook(): void {
   });
 }
 
-/** Starts perCore × cores busy processes at normal priority, bounded by maxMs. */
+/** Tops the machine up to perCore × cores busy processes with hogs at normal priority, bounded by maxMs. */
 export function startCpuHogs(options: CpuHogOptions): CpuHogs {
   installExitHook();
-  const count = (options.perCore ?? CPU_HOGS_PER_CORE_DEFAULT) * os.availableParallelism();
+  const count = cpuHogsToAdd(options.perCore ?? CPU_HOGS_PER_CORE_DEFAULT);
   const seconds = Math.max(1, Math.ceil(options.maxMs / 1000));
   const children: ChildProcess[] = [];
   for (let i = 0; i < count; i++) {
