@@ -18,6 +18,7 @@ import type {
   EventFilter,
   GroupView,
   MoveOptions,
+  NewResourceSpec,
   NodeView,
   OperationView,
   RegistryValue,
@@ -87,7 +88,12 @@ export function createHttpApi(options: HttpApiOptions): ClusterApi {
 
     listGroups: () => call<GroupView[]>('GET', '/v1/groups'),
     getGroup: (name) => call<GroupView>('GET', `/v1/groups/${enc(name)}`),
-    createGroup: (name, common?: Partial<GroupCommon>) => call<GroupView>('POST', '/v1/groups', { name, ...(common ? { common } : {}) }),
+    createGroup: (name, common?: Partial<GroupCommon>, opts?: { resources?: readonly NewResourceSpec[] }) =>
+      call<GroupView>('POST', '/v1/groups', {
+        name,
+        ...(common ? { common } : {}),
+        ...(opts?.resources ? { resources: opts.resources.map((r) => ({ ...r, ...(r.parameters ? { parameters: encodeProperties(r.parameters) } : {}) })) } : {}),
+      }),
     deleteGroup: (name) => call<void>('DELETE', `/v1/groups/${enc(name)}`),
     renameGroup: (name, newName) => call<void>('POST', `/v1/groups/${enc(name)}/rename`, { newName }),
     setGroupProperties: (name, common) => call<GroupView>('PUT', `/v1/groups/${enc(name)}/properties`, common),

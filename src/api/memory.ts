@@ -40,6 +40,7 @@ import type {
   GroupView,
   MoveOptions,
   MoveView,
+  NewResourceSpec,
   NodeView,
   OperationView,
   RegistryValue,
@@ -256,7 +257,13 @@ export class MemoryClusterApi implements ClusterApi {
     this.groupRec(name);
     return this.groupView(name);
   }
-  async createGroup(name: string, common?: Partial<GroupCommon>): Promise<GroupView> {
+  async createGroup(name: string, common?: Partial<GroupCommon>, options?: { resources?: readonly NewResourceSpec[] }): Promise<GroupView> {
+    if (options?.resources) {
+      // Not atomic here: a stand-in for the real service's one change.
+      const view = await this.createGroup(name, common);
+      for (const r of options.resources) await this.createResource(r.name, r.type, name, r);
+      return view;
+    }
     this.checkName('group', name);
     if (this.groups.has(name)) fail('ERROR_OBJECT_ALREADY_EXISTS', `group ${q(name)} already exists`);
     const merged = { ...(clone(defaultsOf(groupCommonProperties)) as unknown as GroupCommon), ...this.checkGroupCommon(`group ${q(name)}`, common ?? {}) };

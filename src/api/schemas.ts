@@ -160,7 +160,26 @@ export const registryValueRequest: Schema = {
 
 export const requests = {
   nameParam: { type: 'object', required: ['name'], additionalProperties: false, properties: { name } },
-  createGroup: { type: 'object', required: ['name'], additionalProperties: false, properties: { name, common: groupCommonRequest } },
+  createGroup: {
+    type: 'object',
+    required: ['name'],
+    additionalProperties: false,
+    properties: {
+      name,
+      common: groupCommonRequest,
+      resources: {
+        type: 'array',
+        // More than one transaction holds is refused by the service with ERROR_NOT_ENOUGH_QUOTA, naming the limit.
+        maxItems: 1024,
+        items: {
+          type: 'object',
+          required: ['name', 'type'],
+          additionalProperties: false,
+          properties: { name, type: name, common: resourceCommonRequest, parameters: parametersRequest, dependencies: { type: 'string', maxLength: 16_384 } },
+        },
+      },
+    },
+  },
   rename: { type: 'object', required: ['newName'], additionalProperties: false, properties: { newName: name } },
   move: { type: 'object', additionalProperties: false, properties: { to: name, returnToSourceOnError: { type: 'boolean' } } },
   pause: { type: 'object', additionalProperties: false, properties: { drain: { type: 'boolean' } } },

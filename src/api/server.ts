@@ -14,7 +14,7 @@ import { errorClassOf, httpStatusOfClass } from './error-classes.ts';
 import { errorBody, eventTypes, requests, responses } from './schemas.ts';
 import { SseStream, sseDefaultLimits, type SseLimits } from './sse.ts';
 import { isConsoleUrl, registerConsoleRoutes } from '../console/routes.ts';
-import type { ClusterApi, ClusterEvent, EventFilter, RegistryValue } from './types.ts';
+import type { ClusterApi, ClusterEvent, EventFilter, NewResourceSpec, RegistryValue } from './types.ts';
 import {
   decodeProperties,
   decodeRegistryValue,
@@ -301,9 +301,12 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   app.get('/v1/groups', { schema: { tags: ['groups'], response: { 200: { type: 'array', items: responses.group }, ...errorResponses } } }, () => api.listGroups());
   app.get('/v1/groups/:name', { schema: { tags: ['groups'], params: nameParams, response: { 200: responses.group, ...errorResponses } } }, (req) => api.getGroup(pname(req)));
   app.post('/v1/groups', { schema: { tags: ['groups'], body: requests.createGroup, response: { 201: responses.group, ...errorResponses } } }, async (req, reply) => {
-    const b = req.body as { name: string; common?: object };
+    const b = req.body as { name: string; common?: object; resources?: Array<{ name: string; type: string; common?: object; parameters?: Record<string, unknown>; dependencies?: string }> };
     checkName('group', b.name);
-    return reply.code(201).send(await api.createGroup(b.name, b.common));
+    for (const r of b.resources ?? []) checkName('resource', r.name);
+    // The schema checked their shape; properties are checked by the service, binary values decoded here.
+    const resources = b.resources?.map((r): NewResourceSpec => ({ ...(r as NewResourceSpec), ...(r.parameters ? { parameters: decodeProperties(r.parameters) } : {}) }));
+    return reply.code(201).send(await api.createGroup(b.name, b.common, resources ? { resources } : {}));
   });
   app.delete('/v1/groups/:name', { schema: { tags: ['groups'], params: nameParams, response: noContent } }, async (req, reply) => {
     await api.deleteGroup(pname(req));

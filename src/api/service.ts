@@ -10,7 +10,7 @@ import { deriveGroupState, type GroupConfig, type ResourceConfig, type ResourceS
 import { chooseTarget, isPlacementError, planEvacuation, validateMoveTarget } from '../policy/index.ts';
 import type { Store, Watcher } from '../store/store.ts';
 import { ClusterDatabase } from '../database/registry.ts';
-import { ClusterConfigStore, type PropertyChanges } from '../database/config.ts';
+import { ClusterConfigStore, type NewResource, type PropertyChanges } from '../database/config.ts';
 import type { RegistryValue as DbRegistryValue } from '../database/values.ts';
 import { keys, CLUSTER_PREFIX } from '../node/keys.ts';
 import { decodeMove, decodeObject, decodeOpResult, decodeOwner, decodeReport, encode, type MoveRecord, type OpKind, type OpRequest, type ResourceReport } from '../node/records.ts';
@@ -28,6 +28,7 @@ import type {
   GroupView,
   MoveOptions,
   MoveView,
+  NewResourceSpec,
   NodeView,
   OperationView,
   RegistryValue,
@@ -149,8 +150,8 @@ export class ClusterService implements ClusterApi {
     return groupView(v, v.state.group(name), this.clock.now());
   }
 
-  async createGroup(name: string, common: Partial<GroupConfig['common']> = {}): Promise<GroupView> {
-    await this.config.createGroup(name, common as PropertyChanges);
+  async createGroup(name: string, common: Partial<GroupConfig['common']> = {}, options: { resources?: readonly NewResourceSpec[] } = {}): Promise<GroupView> {
+    await this.config.createGroup(name, common as PropertyChanges, (options.resources ?? []) as readonly NewResource[]);
     return this.getGroup(name);
   }
 
@@ -234,15 +235,14 @@ export class ClusterService implements ClusterApi {
     group: string,
     options: { common?: Partial<ResourceConfig['common']>; parameters?: Record<string, unknown>; dependencies?: string } = {},
   ): Promise<ResourceView> {
-    await this.config.createResource({ name, type, group, ...(options.common ? { common: options.common as PropertyChanges } : {}), ...(options.parameters ? { parameters: options.parameters as PropertyChanges } : {}) });
-    if (options.dependencies) {
-      try {
-        await this.config.setDependencies(name, options.dependencies);
-      } catch (e) {
-        await this.config.deleteResource(name).catch(() => undefined);
-        throw e;
-      }
-    }
+    await this.config.createResource({
+      name,
+      type,
+      group,
+      ...(options.common ? { common: options.common as PropertyChanges } : {}),
+      ...(options.parameters ? { parameters: options.parameters as PropertyChanges } : {}),
+      ...(options.dependencies ? { dependencies: options.dependencies } : {}),
+    });
     return this.getResource(name);
   }
 

@@ -108,6 +108,16 @@ export interface Subscription {
   close(): void;
 }
 
+/** A resource created together with its group (ClusterApi.createGroup). */
+export interface NewResourceSpec {
+  readonly name: string;
+  readonly type: string;
+  readonly common?: Partial<ResourceCommon>;
+  readonly parameters?: Record<string, PropertyValue>;
+  /** Providers among the group's other new resources, e.g. "[Disk] and [IP]". */
+  readonly dependencies?: string;
+}
+
 export interface ClusterApi {
   getCluster(): Promise<ClusterView>;
 
@@ -122,7 +132,8 @@ export interface ClusterApi {
 
   listGroups(): Promise<GroupView[]>;
   getGroup(name: string): Promise<GroupView>;
-  createGroup(name: string, common?: Partial<GroupCommon>): Promise<GroupView>;
+  /** Creates the group, with its resources if given, in one change (all or nothing). */
+  createGroup(name: string, common?: Partial<GroupCommon>, options?: { resources?: readonly NewResourceSpec[] }): Promise<GroupView>;
   deleteGroup(name: string): Promise<void>;
   renameGroup(name: string, newName: string): Promise<void>;
   setGroupProperties(name: string, common: Partial<GroupCommon>): Promise<GroupView>;

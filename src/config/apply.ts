@@ -76,36 +76,156 @@ export async function applyPlan(api: ClusterApi, changes: readonly Change[], opt
   const ordered = at < 0 ? [...rest, ...depsPhase(setDeps)] : [...rest.slice(0, at), ...depsPhase(setDeps), ...rest.slice(at)];
 
   const size = options.batchChangesMax ?? APPLY_BATCH_CHANGES_MAX;
-  const batches = Math.max(1, Math.ceil(ordered.length / size));
+  const batches = inBatches(wholeNewGroups(ordered), size);
   let applied = 0;
-  for (let b = 0; b < batches; b++) {
-    const batch = ordered.slice(b * size, (b + 1) * size);
+  for (const [b, batch] of batches.entries()) {
     const undo: Undo[] = [];
-    for (const change of batch) {
-      try {
-        const u = await execute(api, change);
-        if (u) undo.push(u);
-      } catch (e) {
-        if (!isClusterError(e)) throw e;
-        const rollbackErrors: string[] = [];
-        for (const u of undo.reverse()) {
-          try {
-            await u.run();
-          } catch (re) {
-            rollbackErrors.push(`${u.what}: ${(re as Error).message}`);
-          }
-        }
-        const undone = rollbackErrors.length === 0 ? (applied === 0 ? 'every change made before it was undone' : `the ${undo.length} change(s) of its batch made before it were undone`) : `could not undo: ${rollbackErrors.join('; ')}`;
-        const kept = applied === 0 ? '' : `; ${applied} change(s) of earlier batches stay applied: run apply again to make the ${ordered.length - applied} that remain`;
-        throw Object.assign(new ClusterError(e.name, `apply stopped at ${describeFailed(change)}: ${e.message}; ${undone}${kept}`), {
-          failure: { error: e, change, rollbackErrors, applied, remaining: ordered.length - applied } satisfies ApplyFailure,
-        });
+    try {
+      // Asking new groups online is left to the end of the batch, and done side by side: they are independent requests.
+      const onlines: Change[] = [];
+      for (const unit of batch) {
+        if (unit.length === 1 && unit[0]!.op === 'onlineNewGroup') onlines.push(unit[0]!);
+        else undo.push(...(await executeUnit(api, unit)));
       }
+      for (let i = 0; i < onlines.length; i += ONLINE_REQUESTS_IN_FLIGHT_MAX) {
+        const done = await Promise.allSettled(onlines.slice(i, i + ONLINE_REQUESTS_IN_FLIGHT_MAX).map((c) => executeOne(api, c)));
+        for (const d of done) if (d.status === 'fulfilled' && d.value) undo.push(d.value);
+        const failed = done.find((d): d is PromiseRejectedResult => d.status === 'rejected');
+        if (failed) throw failed.reason;
+      }
+    } catch (e) {
+      if (!(e instanceof FailedChange)) throw e;
+      const { change, error } = e;
+      undo.push(...e.partial);
+      const rollbackErrors: string[] = [];
+      for (const u of undo.reverse()) {
+        try {
+          await u.run();
+        } catch (re) {
+          rollbackErrors.push(`${u.what}: ${(re as Error).message}`);
+        }
+      }
+      const undone = rollbackErrors.length === 0 ? (applied === 0 ? 'every change made before it was undone' : `the ${undo.length} change(s) of its batch made before it were undone`) : `could not undo: ${rollbackErrors.join('; ')}`;
+      const kept = applied === 0 ? '' : `; ${applied} change(s) of earlier batches stay applied: run apply again to make the ${ordered.length - applied} that remain`;
+      throw Object.assign(new ClusterError(error.name, `apply stopped at ${describeFailed(change)}: ${error.message}; ${undone}${kept}`), {
+        failure: { error, change, rollbackErrors, applied, remaining: ordered.length - applied } satisfies ApplyFailure,
+      });
     }
-    applied += batch.length;
-    options.onProgress?.({ done: applied, total: ordered.length, batch: b + 1, batches });
+    applied += batch.reduce((n, unit) => n + unit.length, 0);
+    options.onProgress?.({ done: applied, total: ordered.length, batch: b + 1, batches: batches.length });
   }
   return { applied };
+}
+
+/** Group online requests apply has in flight at once. */
+export const ONLINE_REQUESTS_IN_FLIGHT_MAX = 16;
+
+/** A change that failed with a cluster error: what apply reports, after undoing its batch. */
+class FailedChange extends Error {
+  /** Inverse steps of the changes its unit made before it. */
+  partial: Undo[] = [];
+  constructor(
+    readonly change: Change,
+    readonly error: ClusterError,
+  ) {
+    super(error.message);
+  }
+}
+
+/**
+ * The plan in units: a new group with its resources and their dependencies
+ * (as the plan lists them, one after another) is one unit, made in one call;
+ * every other change is a unit of its own.
+ */
+function wholeNewGroups(changes: readonly Change[]): Change[][] {
+  const units: Change[][] = [];
+  for (let i = 0; i < changes.length; ) {
+    const c = changes[i]!;
+    const unit: Change[] = [c];
+    if (c.op === 'createGroup') {
+      const members = new Set<string>();
+      let j = i + 1;
+      for (; j < changes.length; j++) {
+        const m = changes[j]!;
+        if (m.op === 'createResource' && m.group === c.group) members.add(m.resource);
+        else if (!(m.op === 'setDependencies' && members.has(m.resource))) break;
+        unit.push(m);
+      }
+    }
+    units.push(unit);
+    i += unit.length;
+  }
+  return units;
+}
+
+/** Units in batches of about `size` changes (a unit is never split). */
+function inBatches(units: readonly Change[][], size: number): Change[][][] {
+  const batches: Change[][][] = [];
+  let current: Change[][] = [];
+  let count = 0;
+  for (const unit of units) {
+    current.push(unit);
+    count += unit.length;
+    if (count >= size) {
+      batches.push(current);
+      current = [];
+      count = 0;
+    }
+  }
+  if (current.length > 0 || batches.length === 0) batches.push(current);
+  return batches;
+}
+
+/**
+ * Runs a unit and returns its inverse steps. A new group is created whole in
+ * one call; if that is refused (too large for one change, or something in it
+ * is invalid: nothing was made), its changes run one by one, so a failure
+ * names the change that failed.
+ */
+async function executeUnit(api: ClusterApi, unit: readonly Change[]): Promise<Undo[]> {
+  const [first] = unit;
+  if (unit.length > 1 && first?.op === 'createGroup') {
+    const resources = unit.flatMap((c) => (c.op === 'createResource' ? [{ name: c.resource, type: c.type, common: c.properties as Partial<ResourceCommon>, parameters: c.parameters }] : []));
+    const dependencies = new Map(unit.flatMap((c) => (c.op === 'setDependencies' ? [[c.resource, c.to] as const] : [])));
+    try {
+      await api.createGroup(first.group, first.properties as Partial<GroupCommon>, {
+        resources: resources.map((r) => (dependencies.has(r.name) ? { ...r, dependencies: dependencies.get(r.name)! } : r)),
+      });
+      return [
+        {
+          what: `delete new group ${first.group} and its resources`,
+          run: async () => {
+            for (const r of dependencies.keys()) await api.setDependencies(r, '');
+            for (const r of resources) await api.deleteResource(r.name);
+            await api.deleteGroup(first.group);
+          },
+        },
+      ];
+    } catch (e) {
+      if (!isClusterError(e)) throw e;
+    }
+  }
+  const undo: Undo[] = [];
+  try {
+    for (const c of unit) {
+      const u = await executeOne(api, c);
+      if (u) undo.push(u);
+    }
+  } catch (e) {
+    // The unit's own done changes are undone with the rest of the batch.
+    if (e instanceof FailedChange) e.partial = undo;
+    throw e;
+  }
+  return undo;
+}
+
+async function executeOne(api: ClusterApi, c: Change): Promise<Undo | undefined> {
+  try {
+    return await execute(api, c);
+  } catch (e) {
+    if (isClusterError(e)) throw new FailedChange(c, e);
+    throw e;
+  }
 }
 
 /** Replaced expressions: clear first (as a separate step), then set. */

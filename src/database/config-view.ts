@@ -7,6 +7,7 @@
 import { ClusterError } from '../model/errors.ts';
 import { parseDependencies, providersOf } from '../model/dependency.ts';
 import type { GroupConfig, NodeConfig, ResourceConfig, ResourceTypeDescriptor } from '../model/objects.ts';
+import { defaultsOf, type PropertyValue } from '../model/properties.ts';
 import { StoreInformer, type InformerView } from '../store/informer.ts';
 import type { KeyValue, Store, WatchEvent } from '../store/store.ts';
 import { GENERATION_VALUE, GROUPS_KEY, NODES_KEY, RESOURCES_KEY, TYPES_KEY, decodeGroup, decodeNode, decodeResource, decodeType } from './config-codec.ts';
@@ -65,6 +66,8 @@ export class ConfigState {
   private readonly byGroup = new Map<string, Set<string>>();
   /** canonical provider -> canonical names of the resources whose expression names it */
   private readonly dependentsOf = new Map<string, Set<string>>();
+  /** canonical resource -> the private properties stored for it (the rest are its type's defaults) */
+  private readonly storedParameters = new Map<string, Readonly<Record<string, PropertyValue>>>();
   revision = 0;
   generation: bigint | null = null;
   private cached: ConfigSnapshot | undefined;
@@ -138,7 +141,7 @@ export class ConfigState {
   // ---- updates (the view's only) ----
 
   clear(): void {
-    for (const m of [this.nodes, this.types, this.groups, this.resources, this.byGroup, this.dependentsOf]) m.clear();
+    for (const m of [this.nodes, this.types, this.groups, this.resources, this.byGroup, this.dependentsOf, this.storedParameters]) m.clear();
     this.generation = null;
     this.cached = undefined;
   }
@@ -156,11 +159,43 @@ export class ConfigState {
       case 'resources': {
         const before = this.resources.get(canonical);
         if (before) this.unindex(canonical, before);
-        const after = tree && decodeResource(tree);
+        const stored = tree && decodeResource(tree);
+        if (stored) this.storedParameters.set(canonical, stored.parameters);
+        else this.storedParameters.delete(canonical);
+        const after = stored && this.withTypeDefaults(stored, stored.parameters);
         if (after) this.index(canonical, after);
         return this.replace(this.resources, canonical, after);
       }
     }
+  }
+
+  /**
+   * After a type changed: its resources' private properties read its new
+   * defaults. Returns the resources' display names. (Types change rarely:
+   * this looks at every resource.)
+   */
+  retype(typeCanonical: string): string[] {
+    const names: string[] = [];
+    for (const [canonical, r] of this.resources) {
+      if (canonicalName(r.type) !== typeCanonical) continue;
+      this.resources.set(canonical, this.withTypeDefaults(r, this.storedParameters.get(canonical) ?? {}));
+      names.push(r.name);
+    }
+    if (names.length > 0) this.cached = undefined;
+    return names;
+  }
+
+  /**
+   * A resource whose private properties are its type's defaults with the
+   * stored values over them: only values set are stored, as in WSFC, and every
+   * reader sees the values the type will use.
+   */
+  private withTypeDefaults(r: ResourceConfig, stored: Readonly<Record<string, PropertyValue>>): ResourceConfig {
+    const type = this.types.get(canonicalName(r.type));
+    if (!type) return { ...r, parameters: { ...stored } };
+    let defaults = typeDefaults.get(type);
+    if (!defaults) typeDefaults.set(type, (defaults = defaultsOf(type.privateProperties)));
+    return { ...r, parameters: { ...defaults, ...stored } };
   }
 
   private replace<T extends { name: string }>(map: Map<string, T>, canonical: string, value: T | undefined): string[] {
@@ -196,6 +231,9 @@ export class ConfigState {
     }
   }
 }
+
+/** Each type's private property defaults, computed once per decoded type. */
+const typeDefaults = new WeakMap<ResourceTypeDescriptor, Readonly<Record<string, PropertyValue>>>();
 
 function providerNames(r: ResourceConfig): string[] {
   const expr = parseDependencies(r.dependencies);
@@ -286,7 +324,9 @@ export class ConfigView implements InformerView {
 
   private rebuild(dirty: ReadonlySet<string>, base: { revision: number; full: boolean }): void {
     const changed: Record<ObjectKind, Set<string>> = { nodes: new Set(), types: new Set(), groups: new Set(), resources: new Set() };
-    for (const id of dirty) {
+    // Types first: a resource reads its type's defaults.
+    const ordered = [...dirty].sort((a, b) => Number(!a.startsWith('types/')) - Number(!b.startsWith('types/')));
+    for (const id of ordered) {
       const slash = id.indexOf('/');
       const kind = id.slice(0, slash) as ObjectKind;
       const canonical = id.slice(slash + 1);
@@ -299,6 +339,7 @@ export class ConfigView implements InformerView {
         names = this.state.setObject(kind, canonical, undefined);
       }
       for (const name of names) changed[kind].add(name);
+      if (kind === 'types' && !base.full) for (const name of this.state.retype(canonical)) changed.resources.add(name);
     }
     const change: ConfigChange = { ...base, ...changed };
     for (const l of this.listeners) l(change);

@@ -87,12 +87,18 @@ export const OWNER_LISTS_PER_CHANGE_MAX = 40;
 /** Property changes: a value, or null to go back to the default (or unset, if there is none). */
 export type PropertyChanges = Readonly<Record<string, PropertyValue | null>>;
 
-export interface ResourceSpec {
+/** A resource to create inside a group created with it (or named by ResourceSpec). */
+export interface NewResource {
   readonly name: string;
   readonly type: string;
-  readonly group: string;
   readonly common?: PropertyChanges;
   readonly parameters?: PropertyChanges;
+  /** Its dependency expression: providers already in the group or created with it. */
+  readonly dependencies?: string;
+}
+
+export interface ResourceSpec extends NewResource {
+  readonly group: string;
 }
 
 interface Change<T> {
@@ -226,15 +232,23 @@ export class ClusterConfigStore {
 
   // ---- groups ----
 
-  async createGroup(name: string, common: PropertyChanges = {}): Promise<GroupConfig> {
+  /**
+   * Creates a group, and with it any resources given (their dependencies
+   * inside the group), in one change: the group never exists half made, so
+   * the coordinator places it with everything in it. A group too large for
+   * one transaction is refused (ERROR_NOT_ENOUGH_QUOTA); create it in parts.
+   */
+  async createGroup(name: string, common: PropertyChanges = {}, resources: readonly NewResource[] = []): Promise<GroupConfig> {
     return this.change((s) => {
       checkName('group', name);
       const existing = s.groups.get(canonicalName(name));
       if (existing) throw new ClusterError('ERROR_OBJECT_ALREADY_EXISTS', `group ${JSON.stringify(name)} already exists (as ${JSON.stringify(existing.name)})`);
+      if (!Array.isArray(resources)) throw new ClusterError('ERROR_INVALID_PARAMETER', `group ${JSON.stringify(name)}: resources must be a list`);
       const key = `${GROUPS_KEY}\\${name}`;
       const values = propertyValues(s, `group ${JSON.stringify(name)}`, groupCommonProperties, { ...defaultsOf(groupCommonProperties), ...common });
+      const created = newResources(s, name, resources);
       return {
-        commands: [{ op: 'createKey', key }, ...setCommands(key, values)],
+        commands: [{ op: 'createKey', key }, ...setCommands(key, onlyGiven(values, groupCommonProperties, common)), ...created.flatMap((c) => c.commands)],
         result: { name, common: materialize(groupCommonProperties, values) as unknown as GroupConfig['common'] },
       };
     });
@@ -285,38 +299,13 @@ export class ClusterConfigStore {
 
   // ---- resources ----
 
+  /** Creates a resource, with its dependency expression if given, in one change. */
   async createResource(spec: ResourceSpec): Promise<ResourceConfig> {
     return this.change((s) => {
       if (typeof spec !== 'object' || spec === null) throw new ClusterError('ERROR_INVALID_PARAMETER', 'a resource needs a name, a type and a group');
-      const { name } = spec;
-      checkName('resource', name);
-      const existing = s.resources.get(canonicalName(name));
-      if (existing) throw new ClusterError('ERROR_OBJECT_ALREADY_EXISTS', `resource ${JSON.stringify(name)} already exists (as ${JSON.stringify(existing.name)})`);
       const group = s.group(spec.group);
-      const type = s.type(spec.type);
-      const owner = `resource ${JSON.stringify(name)}`;
-      const common = propertyValues(s, owner, resourceCommonProperties, { ...defaultsOf(resourceCommonProperties), ...spec.common });
-      const parameters = propertyValues(s, owner, type.privateProperties, { ...defaultsOf(type.privateProperties), ...spec.parameters });
-      const key = `${RESOURCES_KEY}\\${name}`;
-      return {
-        commands: [
-          { op: 'createKey', key },
-          { op: 'setValue', key, name: 'Type', value: { type: 'string', data: type.name } },
-          { op: 'setValue', key, name: 'Group', value: { type: 'string', data: group.name } },
-          { op: 'setValue', key, name: 'DependsOn', value: { type: 'string', data: '' } },
-          ...setCommands(key, common),
-          { op: 'createKey', key: `${key}\\${PARAMETERS_KEY}` },
-          ...setCommands(`${key}\\${PARAMETERS_KEY}`, parameters),
-        ],
-        result: {
-          name,
-          type: type.name,
-          group: group.name,
-          common: materialize(resourceCommonProperties, common) as unknown as ResourceConfig['common'],
-          parameters: materialize(type.privateProperties, parameters),
-          dependencies: '',
-        },
-      };
+      const [created] = newResources(s, group.name, [spec]);
+      return { commands: created!.commands, result: created!.result };
     });
   }
 
@@ -610,6 +599,26 @@ function applyValues(target: Record<string, PropertyValue>, values: Map<Property
   }
 }
 
+/**
+ * The values the caller gave, out of a validated set that has the defaults
+ * filled in. Only these are stored: a value left out reads as its default (as
+ * in WSFC's cluster database, where a key holds what was set), which keeps a
+ * new resource to a few store entries instead of one per property.
+ */
+function onlyGiven(
+  values: Map<PropertyDescriptor, PropertyValue | null>,
+  schema: readonly PropertyDescriptor[],
+  given: PropertyChanges | undefined,
+): Map<PropertyDescriptor, PropertyValue | null> {
+  const index = propertyIndex(schema).byCanonicalName;
+  const out = new Map<PropertyDescriptor, PropertyValue | null>();
+  for (const name of Object.keys(given ?? {})) {
+    const d = index.get(canonicalName(name));
+    if (d && values.has(d)) out.set(d, values.get(d)!);
+  }
+  return out;
+}
+
 function materialize(schema: readonly PropertyDescriptor[], values: Map<PropertyDescriptor, PropertyValue | null>): Record<string, PropertyValue> {
   const out: Record<string, PropertyValue> = {};
   for (const d of schema) {
@@ -636,6 +645,79 @@ function dependencyChange(s: ConfigState, resource: ResourceConfig, expr: Depend
     commands: [{ op: 'setValue', key: `${RESOURCES_KEY}\\${resource.name}`, name: 'DependsOn', value: { type: 'string', data: text } }],
     result: { ...resource, dependencies: text },
   };
+}
+
+/**
+ * The commands creating resources in a group (one that exists, or is created
+ * in the same change), each validated against the configuration and against
+ * each other: names unique, types known, properties valid, and dependency
+ * expressions naming resources of that group only, without cycles.
+ */
+function newResources(s: ConfigState, group: string, specs: readonly NewResource[]): Change<ResourceConfig>[] {
+  const created = new Map<string, ResourceConfig>();
+  const out: Change<ResourceConfig>[] = [];
+  for (const spec of specs) {
+    if (typeof spec !== 'object' || spec === null) throw new ClusterError('ERROR_INVALID_PARAMETER', 'a resource needs a name and a type');
+    const { name } = spec;
+    checkName('resource', name);
+    const existing = s.resources.get(canonicalName(name)) ?? created.get(canonicalName(name));
+    if (existing) throw new ClusterError('ERROR_OBJECT_ALREADY_EXISTS', `resource ${JSON.stringify(name)} already exists (as ${JSON.stringify(existing.name)})`);
+    const type = s.type(spec.type);
+    const owner = `resource ${JSON.stringify(name)}`;
+    const common = propertyValues(s, owner, resourceCommonProperties, { ...defaultsOf(resourceCommonProperties), ...spec.common });
+    const parameters = propertyValues(s, owner, type.privateProperties, { ...defaultsOf(type.privateProperties), ...spec.parameters });
+    const key = `${RESOURCES_KEY}\\${name}`;
+    const result: ResourceConfig = {
+      name,
+      type: type.name,
+      group,
+      common: materialize(resourceCommonProperties, common) as unknown as ResourceConfig['common'],
+      parameters: materialize(type.privateProperties, parameters),
+      dependencies: '',
+    };
+    created.set(canonicalName(name), result);
+    out.push({
+      commands: [
+        { op: 'createKey', key },
+        { op: 'setValue', key, name: 'Type', value: { type: 'string', data: type.name } },
+        { op: 'setValue', key, name: 'Group', value: { type: 'string', data: group } },
+        ...setCommands(key, onlyGiven(common, resourceCommonProperties, spec.common)),
+        { op: 'createKey', key: `${key}\\${PARAMETERS_KEY}` },
+        ...setCommands(`${key}\\${PARAMETERS_KEY}`, onlyGiven(parameters, type.privateProperties, spec.parameters)),
+      ],
+      result,
+    });
+  }
+  // Dependencies once every new resource is known: they may name each other.
+  const lookup = (n: string): ResourceConfig | undefined => created.get(canonicalName(n)) ?? s.resources.get(canonicalName(n));
+  const normalized = (e: DependencyExpr): DependencyExpr => (e.kind === 'resource' ? { kind: 'resource', name: lookup(e.name)?.name ?? e.name } : { kind: e.kind, items: e.items.map(normalized) });
+  const expressions = new Map<string, DependencyExpr | undefined>();
+  for (const spec of specs) {
+    if (spec.dependencies === undefined) continue;
+    if (typeof spec.dependencies !== 'string') throw new ClusterError('ERROR_INVALID_PARAMETER', `dependency expression of ${JSON.stringify(spec.name)} must be a string`);
+    const parsed = parseDependencies(spec.dependencies);
+    if (parsed && 'code' in parsed) raise(parsed);
+    expressions.set(canonicalName(spec.name), parsed && normalized(parsed));
+  }
+  for (const [i, spec] of specs.entries()) {
+    const canonical = canonicalName(spec.name);
+    if (!expressions.has(canonical)) {
+      out[i]!.commands.push({ op: 'setValue', key: `${RESOURCES_KEY}\\${spec.name}`, name: 'DependsOn', value: { type: 'string', data: '' } });
+      continue;
+    }
+    const expr = expressions.get(canonical);
+    const invalid = validateDependencies(
+      out[i]!.result.name,
+      expr,
+      (n) => lookup(n)?.group,
+      (n) => (expressions.has(canonicalName(n)) ? providersOf(expressions.get(canonicalName(n))) : s.providers(n)),
+    );
+    if (invalid) raise(invalid);
+    const text = formatDependencies(expr);
+    out[i]!.commands.push({ op: 'setValue', key: `${RESOURCES_KEY}\\${spec.name}`, name: 'DependsOn', value: { type: 'string', data: text } });
+    out[i] = { commands: out[i]!.commands, result: { ...out[i]!.result, dependencies: text } };
+  }
+  return out;
 }
 
 /** Commands deleting a key's whole subtree, deepest keys first. */

@@ -4,6 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createMemoryApi, type MemoryClusterApi } from '../../src/api/memory.ts';
+import type { ClusterApi } from '../../src/api/types.ts';
 import { parseConfig, stringifyConfig } from '../../src/config/document.ts';
 import { readRunning, toExport } from '../../src/config/running.ts';
 import { validateConfig } from '../../src/config/validate.ts';
@@ -230,12 +231,13 @@ test('a large apply runs in batches with progress; a refusal undoes only its bat
   const text = manyGroups(30); // 30 x (group + 3 resources + 1 dependency + online) = 180 changes
   const changes = planApply(parseConfig(text), await readRunning(api));
   assert.equal(changes.length, 180);
-  // The cluster refuses resource G25b (say, a store hiccup): batch 3 (changes 121-180) stops there.
+  // The cluster refuses group G25 (say, a store hiccup): batch 3 (changes 121-180) stops there.
   let refuse = true;
   const flaky = new Proxy(api, {
     get(target, prop, receiver) {
-      if (prop === 'createResource' && refuse) {
-        return (name: string, ...rest: unknown[]) => (name === 'G25b' ? Promise.reject(new ClusterError('ERROR_CLUSTER_NODE_NOT_READY', 'the cluster is busy')) : target.createResource(name, ...(rest as [string, string])));
+      if (prop === 'createGroup' && refuse) {
+        return (name: string, ...rest: Parameters<ClusterApi['createGroup']> extends [string, ...infer R] ? R : never) =>
+          name === 'G25' ? Promise.reject(new ClusterError('ERROR_CLUSTER_NODE_NOT_READY', 'the cluster is busy')) : target.createGroup(name, ...rest);
       }
       return Reflect.get(target, prop, receiver);
     },
@@ -243,7 +245,7 @@ test('a large apply runs in batches with progress; a refusal undoes only its bat
   const seen: ApplyProgress[] = [];
   await assert.rejects(applyPlan(flaky, changes, { batchChangesMax: 60, onProgress: (p) => seen.push(p) }), (e: any) => {
     assert.equal(e.name, 'ERROR_CLUSTER_NODE_NOT_READY');
-    assert.match(e.message, /apply stopped at createResource "G25b"/);
+    assert.match(e.message, /apply stopped at createGroup "G25"/);
     assert.match(e.message, /120 change\(s\) of earlier batches stay applied: run apply again to make the 60 that remain/);
     assert.equal(e.failure.applied, 120);
     return true;

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ClusterConfigStore, OWNER_LISTS_PER_CHANGE_MAX } from '../../src/database/config.ts';
+import { encodePrivateProperties } from '../../src/database/config-codec.ts';
 import { ClusterDatabase, type DatabaseEvent } from '../../src/database/registry.ts';
 import { DEPENDENCY_DEPTH_MAX } from '../../src/model/dependency.ts';
 import type { ResourceTypeDescriptor } from '../../src/model/objects.ts';
@@ -81,8 +82,8 @@ describe('nodes', () => {
   it('a configuration change too large for one transaction is refused whole, with an error naming the limit', async () => {
     const { store, config } = await cluster();
     await config.createGroup('Big');
-    for (let i = 0; i < 60; i++) await config.createResource({ name: `R${i}`, type: 'Generic Service', group: 'Big' });
-    // Renaming rewrites the Group value of every member in one change: 60 writes and their key touches.
+    for (let i = 0; i < 70; i++) await config.createResource({ name: `R${i}`, type: 'Generic Service', group: 'Big' });
+    // Renaming rewrites the Group value of every member in one change: 70 writes, and a touch of each key written.
     const error = await refusedUnchanged(store, () => config.renameGroup('Big', 'Bigger'), 'ERROR_NOT_ENOUGH_QUOTA', ['STORE_TXN_OPS_MAX', '128', 'smaller parts']);
     assert.equal((error as { code?: number }).code, 1816);
   });
@@ -140,6 +141,46 @@ describe('resource types', () => {
 });
 
 describe('groups', () => {
+  it('creates a group with its resources and their dependencies in one change', async () => {
+    const { store, config } = await cluster();
+    const before = (await store.revision());
+    await config.createGroup('Web', { PreferredOwners: ['Node2'] }, [
+      { name: 'Disk', type: 'Generic Service' },
+      { name: 'IP', type: 'generic service', parameters: { Port: 8080 } },
+      { name: 'App', type: 'Generic Service', common: { PersistentState: 0 }, dependencies: '[disk] and [IP]' },
+    ]);
+    assert.equal(await store.revision(), before + 1, 'one store transaction');
+    const app = await config.getResource('App');
+    assert.equal(app.group, 'Web');
+    assert.equal(app.dependencies, '[Disk] and [IP]');
+    assert.equal(app.common.PersistentState, 0);
+    assert.equal((await config.getResource('IP')).parameters.Port, 8080);
+    assert.deepEqual((await config.getGroup('web')).common.PreferredOwners, ['Node2']);
+  });
+
+  it('refuses a group with bad resources whole', async () => {
+    const { store, config } = await cluster();
+    await config.createGroup('Other');
+    await config.createResource({ name: 'Elsewhere', type: 'Generic Service', group: 'Other' });
+    const create = (resources: Parameters<ClusterConfigStore['createGroup']>[2]) => () => config.createGroup('Web', {}, resources);
+    await refusedUnchanged(store, create([{ name: 'A', type: 'Generic Service' }, { name: 'a', type: 'Generic Service' }]), 'ERROR_OBJECT_ALREADY_EXISTS', ['a']);
+    await refusedUnchanged(store, create([{ name: 'Elsewhere', type: 'Generic Service' }]), 'ERROR_OBJECT_ALREADY_EXISTS', ['Elsewhere']);
+    await refusedUnchanged(store, create([{ name: 'A', type: 'No Such Type' }]), 'ERROR_CLUSTER_RESOURCE_TYPE_NOT_FOUND', ['No Such Type']);
+    await refusedUnchanged(store, create([{ name: 'A', type: 'Generic Service', parameters: { Port: 0 } }]), 'ERROR_CLUSTER_PARAMETER_OUT_OF_BOUNDS', ['Port']);
+    await refusedUnchanged(store, create([{ name: 'A', type: 'Generic Service', dependencies: '[Elsewhere]' }]), 'ERROR_INVALID_PARAMETER', ['another group']);
+    await refusedUnchanged(store, create([{ name: 'A', type: 'Generic Service', dependencies: '[Ghost]' }]), 'ERROR_RESOURCE_NOT_FOUND', ['Ghost']);
+    await refusedUnchanged(
+      store,
+      create([
+        { name: 'A', type: 'Generic Service', dependencies: '[B]' },
+        { name: 'B', type: 'Generic Service', dependencies: '[A]' },
+      ]),
+      'ERROR_CIRCULAR_DEPENDENCY',
+      ['A', 'B'],
+    );
+    await refusedUnchanged(store, create(Array.from({ length: 40 }, (_, i) => ({ name: `R${i}`, type: 'Generic Service' }))), 'ERROR_NOT_ENOUGH_QUOTA', ['smaller parts']);
+  });
+
   it('creates with WSFC defaults and given properties, gets, lists and sets properties', async () => {
     const { config } = await cluster();
     const g = await config.createGroup('Mail', { Priority: 3000, PreferredOwners: ['node2', 'Node1'] });
@@ -204,7 +245,21 @@ describe('resources', () => {
     });
     assert.deepEqual(await config.getResource('WEB'), r);
     assert.deepEqual(await db.queryValue('Resources\\Web\\Parameters', 'Port'), { type: 'dword', data: 8080 });
-    assert.deepEqual(await db.queryValue('Resources\\Web', 'PendingTimeout'), { type: 'dword', data: 180000 });
+    // Only what was given is stored; a default is read as such, not written (as in WSFC).
+    await assert.rejects(db.queryValue('Resources\\Web', 'PendingTimeout'), /does not exist/);
+    await assert.rejects(db.queryValue('Resources\\Web\\Parameters', 'Path'), /does not exist/);
+  });
+
+  it("a private property left unset reads its type's current default", async () => {
+    const { db, config } = await cluster();
+    await config.createGroup('G');
+    await config.createResource({ name: 'Web', type: 'Generic Service', group: 'G', parameters: { Path: '/srv/web' } });
+    // The type's schema edited in the database (types are not re-registered while in use).
+    const schema = genericType.privateProperties.map((d) => (d.name === 'Port' ? { ...d, default: 8443 } : d));
+    await db.setValue('ResourceTypes\\Generic Service', 'PrivateProperties', { type: 'string', data: encodePrivateProperties(schema) });
+    const r = await config.getResource('Web');
+    assert.equal(r.parameters.Port, 8443);
+    assert.equal(r.parameters.Path, '/srv/web');
   });
 
   it('sets common and private properties', async () => {
