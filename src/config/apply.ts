@@ -180,7 +180,9 @@ function inBatches(units: readonly Change[][], size: number): Change[][][] {
  * Runs a unit and returns its inverse steps. A new group is created whole in
  * one call; if that is refused (too large for one change, or something in it
  * is invalid: nothing was made), its changes run one by one, so a failure
- * names the change that failed.
+ * names the change that failed. If the call got no answer, the group is
+ * looked up: there whole, or not there, so apply stops (and a new run makes
+ * what remains).
  */
 async function executeUnit(api: ClusterApi, unit: readonly Change[]): Promise<Undo[]> {
   const [first] = unit;
@@ -191,18 +193,15 @@ async function executeUnit(api: ClusterApi, unit: readonly Change[]): Promise<Un
       await api.createGroup(first.group, first.properties as Partial<GroupCommon>, {
         resources: resources.map((r) => (dependencies.has(r.name) ? { ...r, dependencies: dependencies.get(r.name)! } : r)),
       });
-      return [
-        {
-          what: `delete new group ${first.group} and its resources`,
-          run: async () => {
-            for (const r of dependencies.keys()) await api.setDependencies(r, '');
-            for (const r of resources) await api.deleteResource(r.name);
-            await api.deleteGroup(first.group);
-          },
-        },
-      ];
+      return [{ what: `delete new group ${first.group} and its resources`, run: () => deleteNewGroup(api, first.group, resources.map((r) => r.name), [...dependencies.keys()]) }];
     } catch (e) {
       if (!isClusterError(e)) throw e;
+      // No answer is no refusal: the group may have been made. It is made whole or not at all, so look.
+      if (NO_ANSWER_ERRORS.has(e.name)) {
+        const made = await api.getGroup(first.group).then(() => true, () => false);
+        if (!made) throw new FailedChange(first, e);
+        return [{ what: `delete new group ${first.group} and its resources`, run: () => deleteNewGroup(api, first.group, resources.map((r) => r.name), [...dependencies.keys()]) }];
+      }
     }
   }
   const undo: Undo[] = [];
@@ -217,6 +216,20 @@ async function executeUnit(api: ClusterApi, unit: readonly Change[]): Promise<Un
     throw e;
   }
   return undo;
+}
+
+/**
+ * Errors that mean the call got no answer (it timed out, or the connection
+ * dropped): the change may or may not have been made. Any other error is the
+ * cluster's refusal, and a refused change made nothing.
+ */
+const NO_ANSWER_ERRORS = new Set<string>(['ERROR_TIMEOUT', 'ERROR_CLUSTER_NODE_UNREACHABLE']);
+
+/** Undoes a new group made whole: its dependencies, its resources, then the group. */
+async function deleteNewGroup(api: ClusterApi, group: string, resources: readonly string[], withDependencies: readonly string[]): Promise<void> {
+  for (const r of withDependencies) await api.setDependencies(r, '');
+  for (const r of resources) await api.deleteResource(r);
+  await api.deleteGroup(group);
 }
 
 async function executeOne(api: ClusterApi, c: Change): Promise<Undo | undefined> {

@@ -226,6 +226,42 @@ function manyGroups(n: number): string {
   return `${lines.join('\n')}\n`;
 }
 
+test('a new group whose creation got no answer is looked up: made whole, apply goes on; not made, apply stops there', async (t) => {
+  const text = manyGroups(10);
+  const timeout = new ClusterError('ERROR_TIMEOUT', 'POST /v1/groups: no answer within 30000 ms');
+  for (const made of [true, false]) {
+    const api = fresh(t);
+    let calls = 0;
+    const lossy = new Proxy(api, {
+      get(target, prop, receiver) {
+        if (prop === 'createGroup') {
+          return async (name: string, ...rest: Parameters<ClusterApi['createGroup']> extends [string, ...infer R] ? R : never) => {
+            calls++;
+            if (name !== 'G5') return target.createGroup(name, ...rest);
+            if (made) await target.createGroup(name, ...rest);
+            throw timeout;
+          };
+        }
+        return Reflect.get(target, prop, receiver);
+      },
+    });
+    const changes = planApply(parseConfig(text), await readRunning(api));
+    if (made) {
+      await applyPlan(lossy, changes);
+      assert.equal((await api.getResource('G5c')).dependencies, '[G5a] and [G5b]');
+      assert.ok(isNoOp(planApply(parseConfig(text), await readRunning(api))));
+    } else {
+      await assert.rejects(applyPlan(lossy, changes), (e: any) => {
+        assert.equal(e.name, 'ERROR_TIMEOUT');
+        assert.match(e.message, /apply stopped at createGroup "G5"/);
+        return true;
+      });
+      assert.equal(calls, 6, 'no retry of the group change by change after a call without an answer');
+      assert.equal((await api.listGroups()).length, 0, 'its batch (every group) was undone');
+    }
+  }
+});
+
 test('a large apply runs in batches with progress; a refusal undoes only its batch, and running it again makes what remains', async (t) => {
   const api = fresh(t);
   const text = manyGroups(30); // 30 x (group + 3 resources + 1 dependency + online) = 180 changes
