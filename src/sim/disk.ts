@@ -10,9 +10,51 @@ import type { Clock } from '../model/clock.ts';
 import type { DirLock } from '../store/lock.ts';
 import type { StoreFileHandle, StoreFiles } from '../store/files.ts';
 
-interface Inode {
-  data: Buffer;
-  synced: Buffer;
+/**
+ * A file. Its bytes are kept as the pieces written, so an append costs the
+ * bytes appended, not the file's size (the simulator appends to its log for
+ * minutes of virtual time). What a power cut leaves is the first syncedLength
+ * bytes, or syncedCopy if the file was cut shorter than that since its last sync.
+ */
+class Inode {
+  private chunks: Buffer[] = [];
+  length = 0;
+  syncedLength = 0;
+  syncedCopy: Buffer | undefined;
+
+  contents(): Buffer {
+    if (this.chunks.length !== 1) this.chunks = [Buffer.concat(this.chunks, this.length)];
+    return this.chunks[0]!;
+  }
+
+  append(data: Buffer): void {
+    this.chunks.push(Buffer.from(data));
+    this.length += data.length;
+  }
+
+  truncate(length: number): void {
+    if (length >= this.length) return;
+    if (length < this.syncedLength && !this.syncedCopy) this.syncedCopy = Buffer.from(this.contents().subarray(0, this.syncedLength));
+    this.chunks = [Buffer.from(this.contents().subarray(0, length))];
+    this.length = length;
+  }
+
+  sync(): void {
+    this.syncedLength = this.length;
+    this.syncedCopy = undefined;
+  }
+
+  /** Back to what was synced, plus the first bytes of the unsynced tail that keep(unsynced) allows. */
+  powerCut(keep: (unsynced: number) => number): void {
+    if (this.syncedCopy) {
+      // Cut or rewritten since its last sync: the old synced bytes are what the disk holds.
+      this.chunks = [this.syncedCopy];
+      this.length = this.syncedCopy.length;
+    } else if (this.length > this.syncedLength) {
+      this.truncate(this.syncedLength + Math.min(this.length - this.syncedLength, Math.max(0, keep(this.length - this.syncedLength))));
+    }
+    this.sync();
+  }
 }
 
 function enoent(path: string): Error {
@@ -43,13 +85,7 @@ export class SimulatedDisk implements StoreFiles {
   powerCut(keepUnsyncedBytes: (unsynced: number) => number = () => 0): void {
     this.life++;
     this.names = new Map(this.durableNames);
-    for (const inode of new Set(this.names.values())) {
-      const extra = inode.data.length > inode.synced.length && inode.data.subarray(0, inode.synced.length).equals(inode.synced)
-        ? inode.data.subarray(inode.synced.length, inode.synced.length + Math.max(0, keepUnsyncedBytes(inode.data.length - inode.synced.length)))
-        : Buffer.alloc(0);
-      inode.data = Buffer.concat([inode.synced, extra]);
-      inode.synced = Buffer.from(inode.data);
-    }
+    for (const inode of new Set(this.names.values())) inode.powerCut(keepUnsyncedBytes);
   }
 
   exists(path: string): boolean {
@@ -65,7 +101,7 @@ export class SimulatedDisk implements StoreFiles {
   async readFile(path: string): Promise<Buffer> {
     const inode = this.names.get(path);
     if (!inode) throw enoent(path);
-    return Buffer.from(inode.data);
+    return Buffer.from(inode.contents());
   }
 
   async rm(path: string): Promise<void> {
@@ -102,16 +138,16 @@ export class SimulatedDisk implements StoreFiles {
     if (!inode) {
       if (flags === 'r' || flags === 'r+') throw enoent(path);
       if (!this.dirs.has(dirname(path))) throw enoent(path);
-      inode = { data: Buffer.alloc(0), synced: Buffer.alloc(0) };
+      inode = new Inode();
       this.names.set(path, inode);
     } else if (flags === 'w') {
-      inode.data = Buffer.alloc(0);
+      inode.truncate(0);
     }
     const file = inode;
     return this.handle(alive, {
-      write: (data) => void (file.data = Buffer.concat([file.data, data])),
-      sync: () => void (file.synced = Buffer.from(file.data)),
-      truncate: (length) => void (file.data = Buffer.from(file.data.subarray(0, length))),
+      write: (data) => file.append(data),
+      sync: () => file.sync(),
+      truncate: (length) => file.truncate(length),
     });
   }
 
@@ -126,7 +162,7 @@ export class SimulatedDisk implements StoreFiles {
     return {
       write: async (data) => {
         alive();
-        ops.write?.(Buffer.from(data));
+        ops.write?.(data);
       },
       datasync: sync,
       sync,

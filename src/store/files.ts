@@ -1,7 +1,7 @@
 // What the embedded store's data directory needs from a filesystem, so it can
 // run on the real one (nodeFiles) or on a simulated disk that loses what was
-// not synced at a power cut (test/store/power-cut-disk.ts), which is how the
-// durability tests see a missing fsync.
+// not synced at a power cut (src/sim/disk.ts), which is how the durability
+// test and the simulator's store crashes see a missing fsync.
 import { existsSync, promises as fsp } from 'node:fs';
 import { lockDataDir, type DirLock } from './lock.ts';
 
