@@ -1,5 +1,5 @@
 // The simulator's invariant checkers (DESIGN.md "Invariants" 1-5, plus state
-// sequence numbers and legal lifecycle edges). Pure functions over what the
+// sequence numbers and legal lifecycle edges; invariant 6 is write-ledger.ts). Pure functions over what the
 // simulator observes: the running agents' RCM states, the transitions they
 // emit, the operations and moves in the store. Each returns what violates the
 // invariant, naming the object, or nothing.
@@ -13,6 +13,7 @@ export const invariantNames = [
   'open-never-wedges',
   'one-owner',
   'persistent-state',
+  'nothing-lost',
   'state-seq-increases',
   'legal-transition',
   'no-crash',
