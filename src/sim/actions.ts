@@ -12,6 +12,10 @@ export type SimAction =
   | { readonly kind: 'restartNode'; readonly node: string; readonly holdApiOffline?: boolean }
   | { readonly kind: 'partition'; readonly node: string; readonly durationMs: number }
   | { readonly kind: 'slowStore'; readonly node: string; readonly delayMs: number; readonly durationMs: number }
+  /** The store crashes, losing what its disk had not synced, and recovers after durationMs. */
+  | { readonly kind: 'crashStore'; readonly durationMs: number }
+  /** Every sync of the store's disk takes syncDelayMs for durationMs. */
+  | { readonly kind: 'slowDisk'; readonly syncDelayMs: number; readonly durationMs: number }
   | {
       readonly kind: 'callFault';
       readonly node: string;
@@ -32,7 +36,7 @@ export type SimAction =
 
 export type SimActionKind = SimAction['kind'];
 
-export const faultKinds = ['crashNode', 'restartNode', 'partition', 'slowStore', 'callFault', 'apiOnline'] as const;
+export const faultKinds = ['crashNode', 'restartNode', 'partition', 'slowStore', 'crashStore', 'slowDisk', 'callFault', 'apiOnline'] as const;
 export const operatorKinds = [
   'moveGroup',
   'onlineGroup',
@@ -67,6 +71,10 @@ export function describeAction(a: SimAction): string {
       return `partition ${a.node} from the store for ${a.durationMs} ms`;
     case 'slowStore':
       return `slowStore ${a.node}: ${a.delayMs} ms per request for ${a.durationMs} ms`;
+    case 'crashStore':
+      return `crashStore: down for ${a.durationMs} ms`;
+    case 'slowDisk':
+      return `slowDisk: ${a.syncDelayMs} ms per sync for ${a.durationMs} ms`;
     case 'callFault':
       return `callFault ${a.node} ${a.resource}.${a.entryPoint}: ${a.fault}${a.delayMs !== undefined ? ` ${a.delayMs} ms` : ''} x${a.calls}`;
     case 'moveGroup':
@@ -141,6 +149,14 @@ export function drawAction(prng: Prng, kind: SimActionKind, c: ActionContext): S
             durationMs: prng.int(simLimits.slowStoreDurationMsMin, simLimits.slowStoreDurationMsMax),
           }
         : undefined;
+    case 'crashStore':
+      return { kind, durationMs: prng.int(simLimits.storeDownMsMin, simLimits.storeDownMsMax) };
+    case 'slowDisk':
+      return {
+        kind,
+        syncDelayMs: prng.int(simLimits.slowDiskSyncMsMin, simLimits.slowDiskSyncMsMax),
+        durationMs: prng.int(simLimits.slowDiskDurationMsMin, simLimits.slowDiskDurationMsMax),
+      };
     case 'callFault': {
       const resource = anyResource();
       if (resource === undefined || c.nodes.length === 0) return undefined;

@@ -28,6 +28,16 @@ export const simLimits = {
   slowStoreDelayMsMax: 400,
   slowStoreDurationMsMin: 2_000,
   slowStoreDurationMsMax: 20_000,
+  /** A crashed store is down this long before it recovers (an etcd restart). */
+  storeDownMsMin: 100,
+  storeDownMsMax: 3_000,
+  /** Slow disk: how long each sync of the store's disk takes, and for how long. */
+  slowDiskSyncMsMin: 5,
+  slowDiskSyncMsMax: 250,
+  slowDiskDurationMsMin: 2_000,
+  slowDiskDurationMsMax: 20_000,
+  /** The simulator's own reads of the store (to check operations and moves) must be answered within this. */
+  storeAnswerBoundMs: 60_000,
   /** A node started with its cluster API held offline brings it online after this long. */
   apiOfflineMsMin: 500,
   apiOfflineMsMax: 30_000,

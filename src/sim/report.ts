@@ -40,6 +40,7 @@ export function formatReport(r: SimReport, scenarioPath?: string): string {
   lines.push(`entry-point faults hit: ${counts(s.faultHits)}`);
   const o = s.operations;
   lines.push(`operations: ${o.submitted} submitted, ${o.succeeded} succeeded, ${o.failed} failed; ${o.refused} refused at once`);
+  lines.push(`store: ${s.store.crashes} crashes recovered, ${s.store.acknowledgedWrites} acknowledged writes checked`);
   if (!r.ok) {
     lines.push('last events:');
     for (const e of r.lastEvents) lines.push(`  ${e}`);

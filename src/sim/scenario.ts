@@ -131,6 +131,10 @@ class ScenarioReader {
         return { kind, node: node(), durationMs: durationMs() };
       case 'slowStore':
         return { kind, node: node(), delayMs: this.int(o, 'delayMs', where, 0, 60_000), durationMs: durationMs() };
+      case 'crashStore':
+        return { kind, durationMs: durationMs() };
+      case 'slowDisk':
+        return { kind, syncDelayMs: this.int(o, 'syncDelayMs', where, 0, 60_000), durationMs: durationMs() };
       case 'callFault': {
         const fault = this.oneOf<CallFaultKind>(o, 'fault', where, callFaultKinds);
         return {

@@ -1,5 +1,6 @@
 // The deterministic simulator: the real node agents (RCM, resource host,
-// coordinator) on the in-memory embedded store, all driven by one virtual
+// coordinator) on the real embedded store (on a simulated disk, so the store
+// can crash and lose what it had not synced), all driven by one virtual
 // clock, with faults and operator actions drawn from one seed.
 //
 // A run builds a cluster from the seed (nodes, groups, resources with
@@ -7,11 +8,13 @@
 // inject a fault or an operator action, lets tickMs of virtual time pass, and
 // checks the invariants — the instant ones (one owner, bounded waits, open
 // never wedges) after every timer that fires, the store ones (operations and
-// moves end by their deadlines) after every step, and every transition as it
-// is emitted. Then a liveness phase heals every fault and requires the
-// cluster to reach its persistent state within livenessBoundMs.
+// moves end by their deadlines) after every step, every transition as it is
+// emitted, and nothing lost (every acknowledged store write) after every
+// store crash. Then a liveness phase heals every fault and requires the
+// cluster to reach its persistent state within livenessBoundMs; last, the
+// store loses power once more and every write it acknowledged is checked.
 //
-// Determinism: time is virtual, the store is in memory, async work is drained
+// Determinism: time is virtual, the store's disk is in memory, async work is drained
 // between timers with setImmediate (nothing else is pending in the process),
 // and every choice comes from the seeded Prng. Nothing reads the wall clock.
 import { join } from 'node:path';
@@ -21,8 +24,7 @@ import { ClusterError, isClusterError } from '../model/errors.ts';
 import { parseDependencies, providersOf } from '../model/dependency.ts';
 import type { NodeConfig } from '../model/objects.ts';
 import { step as realStep, type RcmInput, type RcmState, type StepResult } from '../rcm/index.ts';
-import { openEmbeddedStore } from '../store/embedded.ts';
-import type { Store } from '../store/store.ts';
+import { StoreError } from '../store/store.ts';
 import { ClusterDatabase } from '../database/registry.ts';
 import { ClusterConfigStore } from '../database/config.ts';
 import { ClusterLogWriter } from '../log/writer.ts';
@@ -35,6 +37,7 @@ import { createInProcessApi } from '../api/service.ts';
 import type { ClusterApi, OperationView } from '../api/types.ts';
 import { Prng } from './prng.ts';
 import { FaultyStore } from './faulty-store.ts';
+import { CrashableStore } from './crashable-store.ts';
 import { FaultBoard, SIM_TYPE_NAME, simDescriptor, simResourceType, type CallFaultKind } from './sim-type.ts';
 import { describeAction, drawAction, drawMix, isFault, type ActionContext, type ActionMix, type SimAction } from './actions.ts';
 import {
@@ -76,9 +79,12 @@ export type Breakage =
   /** Offline reports success without the call reaching the resource: it keeps running. */
   | 'offline-without-stopping'
   /** The watchdog never kills a dead or silent node's processes. */
-  | 'watchdog-never-kills';
+  | 'watchdog-never-kills'
+  /** The store acknowledges writes before its log is synced (no fsync). */
+  | 'store-acks-before-sync';
 
-export type SimPhase = 'setup' | 'safety' | 'liveness';
+/** end: the final power cut of the store, after which every acknowledged write is checked. */
+export type SimPhase = 'setup' | 'safety' | 'liveness' | 'end';
 
 export interface Violation {
   readonly invariant: InvariantName;
@@ -98,6 +104,8 @@ export interface SimStats {
   readonly actions: Readonly<Record<string, number>>;
   readonly faultHits: Readonly<Record<string, number>>;
   readonly operations: { readonly submitted: number; readonly succeeded: number; readonly failed: number; readonly refused: number };
+  /** Store crashes recovered (the final power cut included) and writes the store acknowledged. */
+  readonly store: { readonly crashes: number; readonly acknowledgedWrites: number };
 }
 
 export interface SimReport {
@@ -152,7 +160,12 @@ class Simulation {
   private readonly ledger: ResourceLedger;
   private readonly groupOfResource = new Map<string, string>();
   private readonly clock = new VirtualClock(simStartMs);
-  private store!: Store;
+  private store!: CrashableStore;
+  /** Bumped by each store crash or slow-disk fault, so only the latest one's end heals it. */
+  private storeDownToken = 0;
+  private slowDiskToken = 0;
+  /** The store's recovery while it runs. */
+  private recovering: Promise<void> | undefined;
   private config!: ClusterConfigStore;
   private api!: ClusterApi;
   private readonly board = new FaultBoard();
@@ -212,6 +225,7 @@ class Simulation {
         this.checkExpectations(s);
       }
       if (!this.violation) await this.liveness();
+      if (!this.violation) await this.finalPowerCut();
     } finally {
       await this.shutdown();
       process.off('unhandledRejection', onUnhandled);
@@ -224,7 +238,7 @@ class Simulation {
   private async setup(): Promise<void> {
     const scenario = this.options.scenario;
     const nodeCount = scenario?.nodes ?? this.options.nodes ?? simDefaults.nodes;
-    this.store = await openEmbeddedStore({ clock: this.clock });
+    this.store = await CrashableStore.open({ clock: this.clock, fsync: this.options.breakage !== 'store-acks-before-sync' });
     this.config = new ClusterConfigStore(new ClusterDatabase(this.store));
     this.api = createInProcessApi({
       store: this.store,
@@ -395,6 +409,34 @@ class Simulation {
     return result;
   }
 
+  /** The store crashes; whatever of each file's unsynced tail a partial writeback kept is the fault generator's choice. */
+  private crashStore(): void {
+    this.store.crash((unsynced) => (this.faultPrng.chance(0.5) ? 0 : this.faultPrng.int(0, unsynced)));
+    this.event(`store crashed: every client sees it unavailable; its disk lost what was not synced`);
+  }
+
+  /** The store opens again from its disk; every write it acknowledged must be there. */
+  private recoverStore(): Promise<void> {
+    const recovery = this.store.recover().then((finding) => {
+      if (finding) return this.fail(finding);
+      this.event(`store recovered; all ${this.store.ledger.acknowledged} acknowledged writes are there`);
+    });
+    this.recovering = recovery;
+    this.track(recovery);
+    const done = (): void => {
+      if (this.recovering === recovery) this.recovering = undefined;
+    };
+    void recovery.then(done, done);
+    return recovery;
+  }
+
+  /** The end: the store loses power once more, with the cluster running, and every acknowledged write is checked. */
+  private async finalPowerCut(): Promise<void> {
+    this.phase = 'end';
+    this.crashStore();
+    await this.withTime(this.recoverStore());
+  }
+
   private watchdogFired(life: Incarnation, why: string): void {
     if (this.options.breakage === 'watchdog-never-kills') return;
     const killed = this.ledger.killAll(life);
@@ -454,6 +496,25 @@ class Simulation {
         });
         return;
       }
+      case 'crashStore': {
+        if (this.store.status !== 'up') return; // already down: its recovery is on its way
+        this.crashStore();
+        const token = ++this.storeDownToken;
+        this.clock.setTimer(a.durationMs, () => {
+          if (this.storeDownToken === token) void this.recoverStore();
+        });
+        return;
+      }
+      case 'slowDisk': {
+        const token = ++this.slowDiskToken;
+        this.store.setSyncDelayMs(a.syncDelayMs);
+        this.clock.setTimer(a.durationMs, () => {
+          if (this.slowDiskToken !== token) return;
+          this.store.setSyncDelayMs(0);
+          this.event('healed: the store\'s disk is fast again');
+        });
+        return;
+      }
       case 'callFault':
         this.board.arm(a.node, a.resource, a.entryPoint, { kind: a.fault, calls: a.calls, ...(a.delayMs !== undefined ? { delayMs: a.delayMs } : {}) });
         return;
@@ -510,6 +571,10 @@ class Simulation {
           if (isClusterError(e)) {
             this.refused++;
             this.event(`refused: ${describeAction(a)}: ${e.name}(${e.code})`);
+          } else if (e instanceof StoreError && e.kind === 'unavailable') {
+            // The request met a store crash (nothing else makes the operator's store unavailable).
+            this.refused++;
+            this.event(`refused: ${describeAction(a)}: the store is unavailable`);
           } else {
             this.fail({ invariant: 'no-crash', detail: `the cluster API threw a non-cluster error on ${describeAction(a)}: ${errorText(e)}` });
           }
@@ -543,6 +608,32 @@ class Simulation {
     if (!this.violation) await this.checkStore();
   }
 
+  /**
+   * Awaits p while virtual time runs on (timers fire in order, each followed
+   * by the instant checks): the simulator reads the store as a client does,
+   * and a read waits for the store's disk, which a slow disk or a recovery's
+   * syncs make take virtual time. Undefined if no answer came within
+   * storeAnswerBoundMs (a violation).
+   */
+  private async withTime<T>(p: Promise<T>): Promise<T | undefined> {
+    let settled = false;
+    const done = (): void => void (settled = true);
+    p.then(done, done);
+    await drain();
+    const giveUpAt = this.clock.now() + simLimits.storeAnswerBoundMs;
+    while (!settled) {
+      const next = this.clock.nextTimerAt();
+      if (next === undefined || next > giveUpAt) {
+        this.fail({ invariant: 'no-unbounded-wait', detail: `the store did not answer the simulator's read within ${simLimits.storeAnswerBoundMs} ms` });
+        return undefined;
+      }
+      this.clock.fireNext(next);
+      await drain();
+      this.checkInstantNow();
+    }
+    return p;
+  }
+
   private checkInstantNow(): void {
     if (this.violation) return;
     const f = checkInstant(this.runningNodes(), this.ledger);
@@ -550,11 +641,14 @@ class Simulation {
   }
 
   private async checkStore(): Promise<void> {
+    // A crashed store answers nobody; once it is back, what clients see is checked again.
+    if (this.store.status !== 'up') return;
     const now = this.elapsedMs;
     for (const op of this.tracked) {
       if (this.ended.has(op.id)) continue;
       // What a client sees: the API ends an overdue operation itself, whoever is up.
-      const r = await this.api.getOperation(op.id);
+      const r = await this.withTime(this.api.getOperation(op.id));
+      if (!r) return;
       if (r.done) {
         this.ended.set(op.id, r.ok === true);
         this.event(`operation ${op.id} (${op.what}) ended ${r.ok ? 'ok' : `failed: ${r.error?.name ?? '?'}(${r.error?.code ?? '?'})`}`);
@@ -562,7 +656,8 @@ class Simulation {
     }
     const opFinding = checkOperationsEnded(now, this.tracked, (id) => this.ended.has(id));
     if (opFinding) return this.fail(opFinding);
-    const moves = await this.store.range(keys.moves);
+    const moves = await this.withTime(this.store.range(keys.moves));
+    if (!moves) return;
     const observed = moves.kvs.flatMap((kv) => {
       const m = decodeMove(kv.value);
       return m ? [{ group: m.group, moveId: m.moveId, from: m.from, to: m.to, deadlineAt: m.deadlineAt - simStartMs, ended: m.outcome !== undefined }] : [];
@@ -603,6 +698,14 @@ class Simulation {
     this.phase = 'liveness';
     this.event('liveness phase: every fault healed');
     this.board.clear();
+    this.slowDiskToken++;
+    this.store.setSyncDelayMs(0);
+    if (this.store.status === 'down') {
+      this.storeDownToken++;
+      void this.recoverStore();
+    }
+    if (this.recovering) await this.withTime(this.recovering);
+    if (this.violation) return;
     for (const [name, n] of this.nodes) {
       n.partitionToken++;
       n.slowToken++;
@@ -611,7 +714,7 @@ class Simulation {
       if (n.status === 'down') this.startNode(name, false, false);
       else if (n.apiOffline) this.apply({ kind: 'apiOnline', node: name });
     }
-    for (const v of await this.api.listNodes()) if (v.state === 'Paused') this.apply({ kind: 'resumeNode', node: v.name });
+    for (const v of (await this.withTime(this.api.listNodes())) ?? []) if (v.state === 'Paused') this.apply({ kind: 'resumeNode', node: v.name });
     const settled = await this.waitFor('settled', () => this.livenessGaps(false));
     if (settled === undefined) return;
     this.event(`settled after ${settled} ms; restarting the whole cluster`);
@@ -630,7 +733,8 @@ class Simulation {
       this.stepNo++;
       await this.tick();
       if (this.violation) return undefined;
-      const open = await gaps();
+      const open = await this.withTime(gaps());
+      if (open === undefined) return undefined;
       if (open.length === 0) return this.clock.now() - start;
       if (this.clock.now() - start > simLimits.livenessBoundMs) {
         const first = open[0]!;
@@ -705,7 +809,9 @@ class Simulation {
       if (this.background.size > 0) this.clock.advance(simLimits.tickMs);
     }
     for (const n of this.nodes.values()) n.log.close();
-    await this.store?.close();
+    // Closing flushes the store's log, whose sync may be waiting on a slow disk.
+    this.store?.setSyncDelayMs(0);
+    if (this.store) await this.withTime(this.store.close());
   }
 
   private fail(f: Finding): void {
@@ -745,6 +851,7 @@ class Simulation {
         actions,
         faultHits: hits,
         operations: { submitted: this.tracked.length, succeeded, failed: this.ended.size - succeeded, refused: this.refused },
+        store: { crashes: this.store?.crashes ?? 0, acknowledgedWrites: this.store?.ledger.acknowledged ?? 0 },
       },
     };
   }

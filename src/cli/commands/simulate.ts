@@ -36,7 +36,7 @@ interface SimulateOptions {
 export function registerSimulate(program: Command): void {
   program
     .command('simulate')
-    .description('Run the cluster (real node agents, in-memory store, virtual time) under faults drawn from a seed; check the invariants after every step.')
+    .description('Run the cluster (real node agents, embedded store on a simulated disk, virtual time) under faults drawn from a seed; check the invariants after every step.')
     .option('--seed <n>', `the seed every random choice derives from (0 to ${SEED_MAX}; default ${seedDefault})`)
     .option('--steps <n>', `steps of the safety phase (${'default'} ${stepsDefault}); each lets 250 ms of virtual time pass`)
     .option('--nodes <k>', `nodes (default ${simDefaults.nodes})`)
