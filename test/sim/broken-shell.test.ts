@@ -1,10 +1,13 @@
-// The one-owner checker watches what runs (the simulator's ledger of online,
-// offline and terminate calls and watchdog kills), so it catches builds whose
-// RCM bookkeeping looks right while a resource runs twice: a shell that
-// reports offline without stopping the resource, and a watchdog that never
-// kills a crashed node's processes. For each, some seed among the first ones
-// must catch it, the same seed must catch it again identically, and the real
-// build must pass that seed.
+// Deliberately broken shells must be caught by the checkers that watch what
+// really happens. One owner is checked on what runs (the simulator's ledger of
+// online, offline and terminate calls and watchdog kills), so it catches
+// builds whose RCM bookkeeping looks right while a resource runs twice: a
+// shell that reports offline without stopping the resource, and a watchdog
+// that never kills a crashed node's processes. Nothing lost is checked on the
+// ledger of acknowledged store writes after each store crash, so it catches a
+// store that acknowledges writes before its log is synced. For each, some
+// seed among the first ones must catch it, the same seed must catch it again
+// identically, and the real build must pass that seed.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runSimulation, type Breakage } from '../../src/sim/simulation.ts';
@@ -13,12 +16,13 @@ import { formatReport } from '../../src/sim/report.ts';
 const seedsTried = 30;
 const steps = 100;
 
-const cases: { breakage: Breakage; shows: RegExp }[] = [
-  { breakage: 'offline-without-stopping', shows: /runs on two nodes/ },
-  { breakage: 'watchdog-never-kills', shows: /runs on two nodes: .*crashed, not killed by its watchdog yet/ },
+const cases: { breakage: Breakage; invariant: string; shows: RegExp }[] = [
+  { breakage: 'offline-without-stopping', invariant: 'one-owner', shows: /runs on two nodes/ },
+  { breakage: 'watchdog-never-kills', invariant: 'one-owner', shows: /runs on two nodes: .*crashed, not killed by its watchdog yet/ },
+  { breakage: 'store-acks-before-sync', invariant: 'nothing-lost', shows: /acknowledged (put|delete) of .* is lost/ },
 ];
 
-for (const { breakage, shows } of cases) {
+for (const { breakage, invariant, shows } of cases) {
   test(`a build with ${breakage} is caught, reproducibly, by the seed that exposes it`, async () => {
     let caught: { seed: number; text: string } | undefined;
     for (let seed = 1; seed <= seedsTried && !caught; seed++) {
@@ -26,7 +30,7 @@ for (const { breakage, shows } of cases) {
       if (!report.ok) caught = { seed, text: formatReport(report) };
     }
     assert.ok(caught, `none of the first ${seedsTried} seeds exposed ${breakage}`);
-    assert.match(caught.text, /VIOLATION of one-owner/);
+    assert.match(caught.text, new RegExp(`VIOLATION of ${invariant} `));
     assert.match(caught.text, shows);
     const again = await runSimulation({ seed: caught.seed, steps, breakage });
     assert.equal(formatReport(again), caught.text, 'the same seed shows the same violation, byte for byte');
