@@ -118,6 +118,8 @@ export function drawMix(prng: Prng): ActionMix {
   // Restarts follow crashes, and an API held offline must come online: these are never left out when their cause is in.
   if (mix.crashNode > 0 && mix.restartNode === 0) mix.restartNode = 1;
   mix.apiOnline = Math.max(mix.apiOnline, 1);
+  // A store crash fences every node and replays the store's whole log: kept rarer than the other faults.
+  mix.crashStore = Math.min(mix.crashStore, simLimits.crashStoreWeightMax);
   if (actionKinds.every((k) => mix[k] === 0)) mix.moveGroup = 1;
   return mix;
 }

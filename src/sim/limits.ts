@@ -28,6 +28,8 @@ export const simLimits = {
   slowStoreDelayMsMax: 400,
   slowStoreDurationMsMin: 2_000,
   slowStoreDurationMsMax: 20_000,
+  /** Largest weight of store crashes in a run's fault mix (the others go up to 4). */
+  crashStoreWeightMax: 1,
   /** A crashed store is down this long before it recovers (an etcd restart). */
   storeDownMsMin: 100,
   storeDownMsMax: 3_000,

@@ -145,3 +145,17 @@ test('watches resume after a recovery from the last revision they were shown, in
   assert.deepEqual(seen, ['1:put w/a', '3:put w/b', '4:put w/c']);
   await store.close();
 });
+
+test('a slow disk: a write is acknowledged only once its sync has taken its virtual time', async () => {
+  const { clock, store } = await openStore(true);
+  store.setSyncDelayMs(200);
+  let acknowledged = false;
+  const put = store.put('k', 'v').then(() => (acknowledged = true));
+  await clock.advanceAsync(199);
+  assert.equal(acknowledged, false);
+  await clock.advanceAsync(1);
+  await put;
+  assert.equal(store.ledger.acknowledged, 1);
+  store.setSyncDelayMs(0);
+  await store.close();
+});
