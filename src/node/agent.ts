@@ -9,6 +9,7 @@ import { messages, type LogMessage } from '../model/messages.ts';
 import type { NodeConfig } from '../model/objects.ts';
 import type { PropertyValue } from '../model/properties.ts';
 import { createRcm, step, resourceStatus, type ConfigDelta, type RcmEffect, type RcmInput, type RcmLimits, type RcmState, type StepResult } from '../rcm/index.ts';
+import type { MovePhase as RcmMovePhase } from '../rcm/types.ts';
 import { ResourceHost, type HostProcessOptions } from '../host/index.ts';
 import type { ClusterResourceInfo, ResourceTypeRegistry } from '../types/index.ts';
 import type { ClusterLogWriter } from '../log/writer.ts';
@@ -365,6 +366,7 @@ export class NodeAgent {
           from: effect.from,
           to: effect.to,
           phase: 'offline-on-source',
+          rcmPhase: 'offline-on-source',
           startedAt: this.clock.now(),
           deadlineAt: effect.deadlineAt,
           returnToSourceOnError: effect.returnToSourceOnError,
@@ -374,7 +376,7 @@ export class NodeAgent {
         return;
       }
       case 'movePhase':
-        this.background('move phase', this.updateMove(effect.group, effect.moveId, (m) => ({ ...m, phase: publicPhase(effect.phase) })));
+        this.background('move phase', this.updateMove(effect.group, effect.moveId, (m) => laterPhase(m, effect.phase)));
         return;
       case 'transferOwnership':
         this.background('ownership transfer', this.transferOwnership(effect.group, effect.from, effect.to, effect.reason, effect.moveId));
@@ -669,15 +671,17 @@ export class NodeAgent {
     }
   }
 
-  /** Read-modify-write of the move record; source, target and coordinator may race, so it retries (bounded). */
-  private async updateMove(group: string, moveId: string, change: (m: MoveRecord) => MoveRecord): Promise<void> {
+  /** Read-modify-write of the move record (change gives undefined: nothing to write); source, target and coordinator may race, so it retries (bounded). */
+  private async updateMove(group: string, moveId: string, change: (m: MoveRecord) => MoveRecord | undefined): Promise<void> {
     await this.publisher.flushed();
     const key = keys.move(group);
     for (let attempt = 1; attempt <= this.limits.recordUpdateAttemptsMax; attempt++) {
       const kv = await this.store.get(key);
       const move = kv && decodeMove(kv.value);
       if (!kv || !move || move.moveId !== moveId || move.outcome) return; // another move, or this one has ended
-      const r = await this.store.txn({ compare: [{ key, target: 'modRevision', op: '==', value: kv.modRevision }], success: [{ type: 'put', key, value: encode(change(move)) }] });
+      const changed = change(move);
+      if (!changed) return;
+      const r = await this.store.txn({ compare: [{ key, target: 'modRevision', op: '==', value: kv.modRevision }], success: [{ type: 'put', key, value: encode(changed) }] });
       if (r.succeeded) return;
     }
     this.writeLog({ level: 'WARN', component: 'RCM', text: `Move record of group ${group} kept changing; update given up after ${this.limits.recordUpdateAttemptsMax} attempts.` });
@@ -756,6 +760,20 @@ export class NodeAgent {
     const r = await this.config.getResource(resource);
     return { ...r.parameters };
   }
+}
+
+/** A move's phases in the order the RCM goes through them (rcm/groups.ts): a move never goes back. */
+const movePhaseOrder: readonly RcmMovePhase[] = ['offline-on-source', 'transfer', 'online-on-target', 'return-offline', 'return-transfer'];
+
+/**
+ * The record moved on to a later phase, or undefined if it is there already.
+ * Phase updates are background writes of the source and then of the target,
+ * and may land out of order: a late write of an earlier phase must not take
+ * the record (and what clients see of the move) back.
+ */
+function laterPhase(m: MoveRecord, phase: RcmMovePhase): MoveRecord | undefined {
+  if (movePhaseOrder.indexOf(phase) <= movePhaseOrder.indexOf(m.rcmPhase ?? (m.phase as RcmMovePhase))) return undefined;
+  return { ...m, phase: publicPhase(phase), rcmPhase: phase };
 }
 
 function publicPhase(phase: string): MoveRecord['phase'] {

@@ -2,6 +2,7 @@
 // refuses malformed data instead of trusting it.
 import type { MoveOutcome, MovePhase, OperationView } from '../api/types.ts';
 import type { ResourceState } from '../model/objects.ts';
+import type { MovePhase as RcmMovePhase } from '../rcm/types.ts';
 import { resourceStates } from '../model/objects.ts';
 
 export type OwnershipReason = 'start' | 'move' | 'failover' | 'failback' | 'return';
@@ -18,6 +19,8 @@ export interface MoveRecord {
   readonly from: string;
   readonly to: string;
   readonly phase: MovePhase;
+  /** The RCM's own phase, which tells the way back (shown as offline-on-source and transfer again) from the way there. */
+  readonly rcmPhase?: RcmMovePhase;
   readonly startedAt: number;
   readonly deadlineAt: number;
   readonly returnToSourceOnError: boolean;
