@@ -458,7 +458,24 @@ export class ClusterService implements ClusterApi {
   // ---- events ----
 
   async subscribe(filter: EventFilter, onEvent: (event: ClusterEvent) => void): Promise<Subscription> {
-    return EventFeed.open(this.store, this.config, filter, onEvent);
+    return EventFeed.open(this.store, this.config, await this.resolveFilter(filter), onEvent);
+  }
+
+  /**
+   * The filter with the objects it names spelled as configured (names compare
+   * case-insensitively, events carry the configured spelling). A filter naming
+   * an object that does not exist is refused: it would match nothing, and a
+   * follower would wait forever on a typo.
+   */
+  private async resolveFilter(filter: EventFilter): Promise<EventFilter> {
+    if (filter.group === undefined && filter.resource === undefined && filter.node === undefined) return filter;
+    const v = await this.view();
+    return {
+      ...filter,
+      ...(filter.group !== undefined ? { group: v.state.group(filter.group).name } : {}),
+      ...(filter.resource !== undefined ? { resource: v.state.resource(filter.resource).name } : {}),
+      ...(filter.node !== undefined ? { node: (await this.getNode(filter.node)).name } : {}),
+    };
   }
 
 }
