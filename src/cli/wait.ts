@@ -21,10 +21,13 @@ export interface WaitOptions {
   readonly wait: boolean;
 }
 
-function describeEvent(e: ClusterEvent): string | undefined {
+/** withDeadline: a move line also says when the move's deadline is. */
+function describeEvent(e: ClusterEvent, withDeadline: boolean): string | undefined {
   switch (e.type) {
-    case 'move':
-      return `  move     ${e.move.group}: ${e.move.phase}${e.move.phase === 'ended' ? ` (${e.move.outcome ?? 'done'})` : ''}  ${e.move.from || '(none)'} -> ${e.move.to}`;
+    case 'move': {
+      const deadline = withDeadline ? `, deadline in ${seconds(e.move.deadlineAt - e.move.startedAt)}` : '';
+      return `  move     ${e.move.group}: ${e.move.phase}${e.move.phase === 'ended' ? ` (${e.move.outcome ?? 'done'})` : ''}  ${e.move.from || '(none)'} -> ${e.move.to}${deadline}`;
+    }
     case 'resourceState':
       return `  resource ${e.resource}: ${e.state}${e.node ? ` on ${e.node}` : ''}`;
     case 'groupState':
@@ -72,21 +75,30 @@ export async function followOperation(ctx: Ctx, api: ClusterApi, start: () => Pr
     wake = undefined;
     w?.();
   };
+  // A move's deadline is set when its source starts it (again for the way back), which may be after the
+  // operation's first line: it is shown once known, and again whenever it changes.
+  const deadlinesShown = new Map<string, number>();
+  const show = (e: ClusterEvent): void => {
+    const withDeadline = e.type === 'move' && e.move.deadlineAt !== deadlinesShown.get(e.move.moveId);
+    if (e.type === 'move') deadlinesShown.set(e.move.moveId, e.move.deadlineAt);
+    const line = describeEvent(e, withDeadline);
+    if (line) ctx.progress(line);
+  };
   // Events that arrive before the operation's first line are held back, so the output reads in order.
-  let held: string[] | undefined = [];
+  let held: ClusterEvent[] | undefined = [];
   const sub = await api
     .subscribe({ ...(options.group ? { group: options.group } : {}), types: ['resourceState', 'groupState', 'move'] }, (e) => {
-      const line = describeEvent(e);
-      if (line && held) held.push(line);
-      else if (line) ctx.progress(line);
+      if (held) held.push(e);
+      else show(e);
       poke();
     })
     .catch(() => undefined); // progress is a nicety: without events the wait still polls
   let op: OperationView;
   try {
     op = await start();
+    if (op.move) deadlinesShown.set(op.move.moveId, op.move.deadlineAt);
     ctx.progress(`${op.kind} ${op.target}: started (operation ${op.id})${op.move ? `, deadline in ${seconds(op.move.deadlineAt - op.move.startedAt)}` : ''}`);
-    for (const line of held) ctx.progress(line);
+    for (const e of held) show(e);
     held = undefined;
     while (!op.done) {
       const left = deadline - clock.now();
