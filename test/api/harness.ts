@@ -1,30 +1,43 @@
-// Starts the REST server over the in-memory ClusterApi double on a random
-// loopback port, for tests of the HTTP layer (not of the real cluster).
+// Starts the REST server over the real in-process cluster (test/support/cluster.ts)
+// on a random loopback port, for tests of the HTTP layer.
 import { startApiServer } from '../../src/api/server.ts';
-import { createMemoryApi, type MemoryApiOptions, type MemoryClusterApi } from '../../src/api/memory.ts';
+import { createHttpApi } from '../../src/api/http-client.ts';
 import type { SseLimits } from '../../src/api/sse.ts';
+import type { ClusterApi, OperationView } from '../../src/api/types.ts';
+import type { LocalCluster } from '../../src/node/cluster.ts';
+import { operationEnded, startCluster, type ClusterOptions } from '../support/cluster.ts';
 
 export const FULL = 'full-token-for-tests';
 export const READ = 'read-token-for-tests';
 
 export interface Harness {
-  readonly mem: MemoryClusterApi;
+  /** The cluster's own API, in process (what the server serves). */
+  readonly api: ClusterApi;
+  readonly cluster: LocalCluster;
   readonly url: string;
   request(method: string, path: string, options?: { body?: string | object; token?: string | null; headers?: Record<string, string> }): Promise<{ status: number; body: any; text: string; headers: Headers }>;
   close(): Promise<void>;
 }
 
-export async function startDouble(options: MemoryApiOptions & { bodyLimitBytes?: number; sse?: Partial<SseLimits> } = {}): Promise<Harness> {
-  const mem = createMemoryApi({ stepDelayMs: 1, ...options });
-  const server = await startApiServer({
-    api: mem,
-    tokens: { full: FULL, read: READ },
-    ...(options.bodyLimitBytes !== undefined ? { bodyLimitBytes: options.bodyLimitBytes } : {}),
-    ...(options.sse ? { sse: options.sse } : {}),
-  });
+export async function startServer(options: ClusterOptions & { bodyLimitBytes?: number; sse?: Partial<SseLimits> } = {}): Promise<Harness> {
+  const running = await startCluster(options);
+  let server;
+  try {
+    server = await startApiServer({
+      api: running.api,
+      tokens: { full: FULL, read: READ },
+      ...(options.bodyLimitBytes !== undefined ? { bodyLimitBytes: options.bodyLimitBytes } : {}),
+      ...(options.sse ? { sse: options.sse } : {}),
+    });
+  } catch (e) {
+    await running.stop();
+    throw e;
+  }
+  const url = server.url;
   return {
-    mem,
-    url: server.url,
+    api: running.api,
+    cluster: running.cluster,
+    url,
     async request(method, path, o = {}) {
       const token = o.token === undefined ? FULL : o.token;
       const headers: Record<string, string> = { ...(token !== null ? { authorization: `Bearer ${token}` } : {}), ...o.headers };
@@ -33,7 +46,7 @@ export async function startDouble(options: MemoryApiOptions & { bodyLimitBytes?:
         body = typeof o.body === 'string' ? o.body : JSON.stringify(o.body);
         headers['content-type'] ??= 'application/json';
       }
-      const res = await fetch(`${server.url}${path}`, { method, headers, ...(body !== undefined ? { body } : {}) });
+      const res = await fetch(`${url}${path}`, { method, headers, ...(body !== undefined ? { body } : {}) });
       const text = await res.text();
       let parsed: unknown;
       try {
@@ -45,17 +58,12 @@ export async function startDouble(options: MemoryApiOptions & { bodyLimitBytes?:
     },
     async close() {
       await server.close();
-      mem.dispose();
+      await running.stop();
     },
   };
 }
 
-/** Polls until the operation is done (the double finishes in milliseconds). */
-export async function waitDone(h: Harness, id: string, timeoutMs = 5000): Promise<any> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const r = await h.request('GET', `/v1/operations/${encodeURIComponent(id)}`);
-    if (r.body?.done || Date.now() > end) return r.body;
-    await new Promise((res) => setTimeout(res, 5));
-  }
+/** Waits until the operation has ended, reading it through the server (bounded; see operationEnded). */
+export function waitDone(h: Harness, id: string): Promise<OperationView> {
+  return operationEnded(createHttpApi({ url: h.url, token: FULL }), id);
 }

@@ -1,21 +1,23 @@
-// REST layer tests against the in-memory ClusterApi double: routing, schemas,
-// tokens, error mapping. The real cluster is covered by test/cli/e2e.test.ts.
+// REST layer tests over the real in-process cluster: routing, schemas, tokens,
+// error mapping. The CLI against a real `failover up`: test/cli/e2e.test.ts.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startDouble, waitDone, READ, type Harness } from './harness.ts';
+import { startServer, waitDone, READ, type Harness } from './harness.ts';
+import { createOwnedGroup, resourceReaches, SETTLE_TIMEOUT_MS } from '../support/cluster.ts';
+import { until } from '../support/until.ts';
 
 let h: Harness;
 before(async () => {
-  h = await startDouble();
-  await h.mem.createGroup('Mail/Box 1');
-  await h.mem.createResource('Disk', 'Dummy', 'Mail/Box 1');
-  await h.mem.createResource('Store', 'Dummy', 'Mail/Box 1', { dependencies: '[Disk]' });
-  await h.mem.createGroup('Web');
-  await h.mem.createResource('Site', 'Dummy', 'Web');
+  h = await startServer();
+  await createOwnedGroup(h.api, 'Mail/Box 1');
+  await h.api.createResource('Disk', 'Dummy', 'Mail/Box 1');
+  await h.api.createResource('Store', 'Dummy', 'Mail/Box 1', { dependencies: '[Disk]' });
+  await createOwnedGroup(h.api, 'Web');
+  await h.api.createResource('Site', 'Dummy', 'Web');
 });
 after(() => h.close());
 
-test('double: a request without a token gets 401 with a clear message and WWW-Authenticate', async () => {
+test('a request without a token gets 401 with a clear message and WWW-Authenticate', async () => {
   const r = await h.request('GET', '/v1/nodes', { token: null });
   assert.equal(r.status, 401);
   assert.equal(r.body.code, 5);
@@ -24,23 +26,23 @@ test('double: a request without a token gets 401 with a clear message and WWW-Au
   assert.equal(r.headers.get('www-authenticate'), 'Bearer');
 });
 
-test('double: an unknown token and a malformed Authorization header get 401', async () => {
+test('an unknown token and a malformed Authorization header get 401', async () => {
   assert.equal((await h.request('GET', '/v1/nodes', { token: 'guess' })).status, 401);
   const r = await h.request('GET', '/v1/nodes', { token: null, headers: { authorization: 'Basic abc' } });
   assert.equal(r.status, 401);
   assert.match(r.body.message, /Bearer/);
 });
 
-test('double: the read-only token may GET but a mutation gets 403 and changes nothing', async () => {
+test('the read-only token may GET but a mutation gets 403 and changes nothing', async () => {
   const ok = await h.request('GET', '/v1/groups', { token: READ });
   assert.equal(ok.status, 200);
   const r = await h.request('POST', '/v1/groups', { token: READ, body: { name: 'Sneaky' } });
   assert.equal(r.status, 403);
   assert.match(r.body.message, /read-only token .* POST \/v1\/groups needs the full token/);
-  await assert.rejects(h.mem.getGroup('Sneaky'), { name: 'ERROR_GROUP_NOT_FOUND' });
+  await assert.rejects(h.api.getGroup('Sneaky'), { name: 'ERROR_GROUP_NOT_FOUND' });
 });
 
-test('double: /openapi.json is served without a token and documents every route with its responses', async () => {
+test('/openapi.json is served without a token and documents every route with its responses', async () => {
   const r = await h.request('GET', '/openapi.json', { token: null });
   assert.equal(r.status, 200);
   const paths = Object.keys(r.body.paths);
@@ -55,14 +57,14 @@ test('double: /openapi.json is served without a token and documents every route 
   assert.ok(r.body.components.securitySchemes.bearer);
 });
 
-test('double: names with slashes and spaces round-trip through the URL', async () => {
+test('names with slashes and spaces round-trip through the URL', async () => {
   const r = await h.request('GET', `/v1/groups/${encodeURIComponent('Mail/Box 1')}`);
   assert.equal(r.status, 200);
   assert.equal(r.body.name, 'Mail/Box 1');
   assert.deepEqual(r.body.resources, ['Disk', 'Store']);
 });
 
-test('double: schema violations are 400 with code 87 naming the offending field', async () => {
+test('schema violations are 400 with code 87 naming the offending field', async () => {
   const cases: Array<[string, string, unknown, RegExp]> = [
     ['POST', '/v1/groups', { name: 5 }, /body\.name must be string/],
     ['POST', '/v1/groups', { name: 'X', colour: 'red' }, /body has unknown field "colour"/],
@@ -83,7 +85,7 @@ test('double: schema violations are 400 with code 87 naming the offending field'
   }
 });
 
-test('double: malformed JSON is 400, an oversized body 413, an unknown route 404, all with the error body', async () => {
+test('malformed JSON is 400, an oversized body 413, an unknown route 404, all with the error body', async () => {
   const bad = await h.request('POST', '/v1/groups', { body: '{"name": "x"' });
   assert.equal(bad.status, 400);
   assert.match(bad.body.message, /not valid JSON/);
@@ -98,7 +100,7 @@ test('double: malformed JSON is 400, an oversized body 413, an unknown route 404
   assert.equal(media.status, 415);
 });
 
-test('double: ClusterErrors map to 4xx by class with the WSFC code', async () => {
+test('ClusterErrors map to 4xx by class with the WSFC code', async () => {
   const nf = await h.request('GET', '/v1/groups/Nope');
   assert.deepEqual([nf.status, nf.body.code, nf.body.name], [404, 5013, 'ERROR_GROUP_NOT_FOUND']);
   assert.match(nf.body.message, /"Nope"/);
@@ -120,54 +122,74 @@ test('double: ClusterErrors map to 4xx by class with the WSFC code', async () =>
   assert.deepEqual([range.status, range.body.code], [400, 5913]);
 });
 
-test('double: a second move while one is in progress is refused with 409 and 5908', async () => {
-  await h.mem.createGroup('Slow');
-  await h.mem.createResource('Hangs', 'Dummy', 'Slow');
+test('a second move while one is in progress is refused with 5908 and the group shows the move', async () => {
+  await createOwnedGroup(h.api, 'Slow');
+  await h.api.createResource('Hangs', 'Dummy', 'Slow');
   const online = await h.request('POST', '/v1/groups/Slow/online');
   assert.equal(online.status, 202);
   assert.equal((await waitDone(h, online.body.id)).ok, true);
-  h.mem.hangOnline('Hangs');
-  const move = await h.request('POST', '/v1/groups/Slow/move', { body: {} });
-  assert.equal(move.status, 202);
+  // From now on the resource's online call hangs until its PendingTimeout, so a move stays in its online phase.
+  await h.api.setResourceParameters('Hangs', { OnlineHang: 1 });
+  const from = (await h.api.getGroup('Slow')).owner!;
+  const [to, other] = ['node1', 'node2', 'node3'].filter((n) => n !== from);
+  const move = await h.request('POST', '/v1/groups/Slow/move', { body: { to } });
+  assert.equal(move.status, 202, move.text);
   assert.equal(move.body.kind, 'moveGroup');
-  const second = await h.request('POST', '/v1/groups/Slow/move', { body: { to: 'node3' } });
-  assert.deepEqual([second.status, second.body.code, second.body.name], [409, 5908, 'ERROR_CLUSTER_GROUP_MOVING']);
-  const g = await h.request('GET', '/v1/groups/Slow');
+  await resourceReaches(h.api, 'Hangs', 'OnlinePending');
+  // The target records the phase and starts the online at the same time: wait for both.
+  let g = await h.request('GET', '/v1/groups/Slow');
+  await until('the move in its online-on-target phase', async () => (g = await h.request('GET', '/v1/groups/Slow')).body.move?.phase === 'online-on-target', SETTLE_TIMEOUT_MS);
   assert.equal(g.body.moving, true);
-  assert.equal(g.body.move.group, 'Slow');
+  assert.deepEqual([g.body.move.group, g.body.move.from, g.body.move.to], ['Slow', from, to]);
+  // The request is accepted and the group's owner refuses it: the operation ends with 5908.
+  const second = await h.request('POST', '/v1/groups/Slow/move', { body: { to: other } });
+  assert.equal(second.status, 202, second.text);
+  const refused = await waitDone(h, second.body.id);
+  assert.deepEqual([refused.ok, refused.error?.code, refused.error?.name], [false, 5908, 'ERROR_CLUSTER_GROUP_MOVING']);
+  assert.equal((await h.request('GET', '/v1/groups/Slow')).body.moving, true, 'the first move goes on');
 });
 
-test('double: a bodiless POST to move means "best node"', async () => {
+test('a bodiless POST to move means "best node"', async () => {
+  const from = (await h.api.getGroup('Web')).owner;
   const r = await h.request('POST', '/v1/groups/Web/move');
   assert.equal(r.status, 202, r.text);
   const done = await waitDone(h, r.body.id);
-  assert.equal(done.ok, true);
+  assert.equal(done.ok, true, JSON.stringify(done));
+  const to = (await h.api.getGroup('Web')).owner;
+  assert.ok(to !== undefined && to !== from, `moved from ${from} to ${to}`);
 });
 
-test('double: registry keys with backslashes and slashes, typed values, binary as base64', async () => {
-  const key = encodeURIComponent('Resources\\Disk/1\\Parameters');
+test('registry keys with backslashes and slashes, typed values, binary as base64; configuration keys are not writable', async () => {
+  const key = encodeURIComponent('Apps\\Disk/1\\Parameters');
   assert.equal((await h.request('PUT', `/v1/registry/keys/${key}`)).status, 204);
   assert.equal((await h.request('PUT', `/v1/registry/values/${key}?name=Size`, { body: { type: 'dword', data: 42 } })).status, 204);
   assert.equal((await h.request('PUT', `/v1/registry/values/${key}?name=Raw`, { body: { type: 'binary', data: 'AQID' } })).status, 204);
   const bad = await h.request('PUT', `/v1/registry/values/${key}?name=Size`, { body: { type: 'dword', data: 'x' } });
   assert.deepEqual([bad.status, bad.body.code], [400, 5895]);
-  const keys = await h.request('GET', `/v1/registry/keys/${encodeURIComponent('Resources')}`);
+  const keys = await h.request('GET', `/v1/registry/keys/${encodeURIComponent('Apps')}`);
   assert.deepEqual(keys.body, ['Disk/1']);
   const values = await h.request('GET', `/v1/registry/values/${key}`);
   assert.deepEqual(values.body, [
-    { name: 'Size', value: { type: 'dword', data: 42 } },
     { name: 'Raw', value: { type: 'binary', data: 'AQID' } },
-  ]);
+    { name: 'Size', value: { type: 'dword', data: 42 } },
+  ], 'in name order');
   const one = await h.request('GET', `/v1/registry/values/${key}?name=Nope`);
   assert.deepEqual([one.status, one.body.code], [404, 2]);
+  const config = await h.request('PUT', `/v1/registry/values/${encodeURIComponent('Resources\\Disk\\Parameters')}?name=Size`, { body: { type: 'dword', data: 1 } });
+  assert.deepEqual([config.status, config.body.name], [403, 'ERROR_ACCESS_DENIED']);
+  assert.match(config.body.message, /holds cluster configuration/);
 });
 
-test('double: an event filter naming an unknown type or group is a 4xx, not a stream', async () => {
+test('an event filter naming an unknown type or group is a 4xx, not a stream', async () => {
   const t = await h.request('GET', '/v1/events?types=resourceState,bogus');
   assert.equal(t.status, 400);
   assert.match(t.body.message, /unknown event type "bogus"/);
   const g = await h.request('GET', '/v1/events?group=Nope');
-  assert.equal(g.status, 404);
+  assert.deepEqual([g.status, g.body.name], [404, 'ERROR_GROUP_NOT_FOUND']);
+  const r = await h.request('GET', '/v1/events?resource=Nope');
+  assert.deepEqual([r.status, r.body.name], [404, 'ERROR_RESOURCE_NOT_FOUND']);
+  const n = await h.request('GET', '/v1/events?node=node9');
+  assert.deepEqual([n.status, n.body.name], [404, 'ERROR_CLUSTER_NODE_NOT_FOUND']);
   const extra = await h.request('GET', '/v1/events?colour=red');
   assert.equal(extra.status, 400);
 });
