@@ -1,81 +1,100 @@
-// CLI tests against the in-memory ClusterApi double: output, progress, typing of
-// KEY=VALUE, exit codes per error class. The real cluster: test/cli/e2e.test.ts.
+// CLI tests over the real in-process cluster: output, progress, typing of
+// KEY=VALUE, exit codes per error class. The CLI as a process against a real
+// `failover up`: test/cli/e2e.test.ts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createMemoryApi, type MemoryClusterApi } from '../../src/api/memory.ts';
+import type { ClusterApi } from '../../src/api/types.ts';
 import { connectFromEnvironment } from '../../src/cli/kit.ts';
 import { writeLocalCluster } from '../../src/api/tokens.ts';
 import { startApiServer } from '../../src/api/server.ts';
+import { createOwnedGroup, followsOrder, MOVE_PHASES, OFFLINE_THEN_ONLINE, resourceReaches, SETTLE_TIMEOUT_MS, startCluster, TYPED_DUMMY, type ClusterOptions } from '../support/cluster.ts';
 import { runCli } from './harness.ts';
 
-async function cluster(t: { after: (fn: () => void) => void }, options: Parameters<typeof createMemoryApi>[0] = {}): Promise<MemoryClusterApi> {
-  const mem = createMemoryApi({ stepDelayMs: 2, ...options });
-  t.after(() => mem.dispose());
-  await mem.createGroup('Mailbox', { PreferredOwners: ['node1', 'node2'] });
-  await mem.createResource('Disk', 'Dummy', 'Mailbox');
-  await mem.createResource('Store', 'Dummy', 'Mailbox', { dependencies: '[Disk]' });
-  return mem;
+/** A cluster with group Mailbox (preferred on node1, then node2): Store depends on Disk; both offline, the group owned. */
+async function cluster(t: { after: (fn: () => Promise<void>) => void }, options: ClusterOptions = {}): Promise<ClusterApi> {
+  const running = await startCluster(options);
+  t.after(() => running.stop());
+  const api = running.api;
+  await createOwnedGroup(api, 'Mailbox', { PreferredOwners: ['node1', 'node2'] });
+  await api.createResource('Disk', TYPED_DUMMY, 'Mailbox');
+  await api.createResource('Store', 'Dummy', 'Mailbox', { dependencies: '[Disk]' });
+  return api;
 }
 
-test('double: group list prints a table, --json the views', async (t) => {
-  const mem = await cluster(t);
-  const human = await runCli(mem, ['group', 'list']);
+/** From now on Store's online call hangs until its PendingTimeout (180 s) aborts it. */
+async function hangOnline(api: ClusterApi): Promise<void> {
+  await api.setResourceParameters('Store', { OnlineHang: 1 });
+}
+
+test('group list prints a table, --json the views', async (t) => {
+  const api = await cluster(t);
+  const human = await runCli(api, ['group', 'list']);
   assert.equal(human.code, 0);
   assert.match(human.out, /^GROUP\s+STATE\s+OWNER/m);
-  assert.match(human.out, /^Mailbox\s+Offline\s+-\s+2/m);
-  const json = await runCli(mem, ['group', 'list', '--json']);
-  assert.deepEqual(JSON.parse(json.out), await mem.listGroups());
+  assert.match(human.out, /^Mailbox\s+Offline\s+node1\s+2/m);
+  const json = await runCli(api, ['group', 'list', '--json']);
+  assert.deepEqual(JSON.parse(json.out), await api.listGroups());
 });
 
-test('double: group move waits and prints one line per change, in order, then the outcome', async (t) => {
-  const mem = await cluster(t);
-  assert.equal((await runCli(mem, ['group', 'online', 'Mailbox'])).code, 0);
-  const r = await runCli(mem, ['group', 'move', 'Mailbox', '--to', 'node3']);
+test('group move waits and prints one line per change, in order, then the outcome', async (t) => {
+  const api = await cluster(t);
+  assert.equal((await runCli(api, ['group', 'online', 'Mailbox'])).code, 0);
+  const r = await runCli(api, ['group', 'move', 'Mailbox', '--to', 'node3']);
   assert.equal(r.code, 0, r.err);
   const lines = r.out.trim().split('\n');
-  assert.match(lines[0]!, /moveGroup Mailbox: started .*deadline in 60 s/);
-  const phases = lines.filter((l) => l.includes('move     ')).map((l) => /Mailbox: (\S+)/.exec(l)![1]);
-  assert.deepEqual(phases, ['offline-on-source', 'transfer', 'online-on-target', 'ended']);
-  const store = lines.filter((l) => l.includes('resource Store:')).map((l) => /Store: (\S+)/.exec(l)![1]);
-  assert.deepEqual(store.slice(-4), ['WaitingToComeOnline', 'OnlineCallIssued', 'OnlinePending', 'Online']);
+  assert.match(lines[0]!, /^moveGroup Mailbox: started \(operation \S+\)/);
+  const moves = lines.filter((l) => l.includes('move     '));
+  assert.match(moves[0]!, /Mailbox: offline-on-source {2}node1 -> node3/);
+  // The deadline shows once, where it is first known: the first line if the move had started by then, else the move's first line.
+  const deadline = lines.filter((l) => l.includes('deadline in'));
+  assert.equal(deadline.length, 1, r.out);
+  assert.ok(deadline[0] === lines[0] || deadline[0] === moves[0], r.out);
+  assert.match(deadline[0]!, /, deadline in 600 s$/);
+  const phases = moves.map((l) => /Mailbox: (\S+)/.exec(l)![1]!);
+  assert.ok(followsOrder(phases, MOVE_PHASES) && phases.at(-1) === 'ended', phases.join(' '));
+  const store = lines.filter((l) => l.includes('resource Store:')).map((l) => /Store: (\S+)/.exec(l)![1]!);
+  assert.ok(followsOrder(store, OFFLINE_THEN_ONLINE) && store.includes('Offline') && store.at(-1) === 'Online', store.join(' '));
   assert.match(lines.at(-1)!, /moveGroup Mailbox: done in .* \(node1 -> node3\)/);
-  assert.equal((await mem.getGroup('Mailbox')).owner, 'node3');
+  assert.equal((await api.getGroup('Mailbox')).owner, 'node3');
 });
 
-test('double: --no-wait returns at once with the operation', async (t) => {
-  const mem = await cluster(t, { stepDelayMs: 50 });
-  const r = await runCli(mem, ['group', 'online', 'Mailbox', '--no-wait', '--json']);
+test('--no-wait returns at once with the operation', async (t) => {
+  const api = await cluster(t);
+  await api.setResourceParameters('Store', { OnlineDelayMs: 60_000 }); // so the operation cannot have ended yet
+  const r = await runCli(api, ['group', 'online', 'Mailbox', '--no-wait', '--json']);
   assert.equal(r.code, 0);
   const op = JSON.parse(r.out);
   assert.equal(op.kind, 'onlineGroup');
   assert.equal(op.done, false);
 });
 
-test('double: a move that cannot finish ends at its deadline with its outcome and exit code 6', async (t) => {
-  const mem = await cluster(t, { operationTimeoutMs: 300 });
-  await runCli(mem, ['group', 'online', 'Mailbox']);
-  mem.hangOnline('Store');
-  const r = await runCli(mem, ['group', 'move', 'Mailbox', '--to', 'node2']);
+test('a move that cannot finish ends at its deadline with its outcome and exit code 6', async (t) => {
+  const api = await cluster(t, { rcmLimits: { moveDeadlineMs: 1000 } });
+  await runCli(api, ['group', 'online', 'Mailbox']);
+  await hangOnline(api);
+  const r = await runCli(api, ['group', 'move', 'Mailbox', '--to', 'node2']);
   assert.equal(r.code, 6, r.out + r.err);
-  assert.match(r.out, /moveGroup Mailbox: failed after .*did not end .*\[(ERROR_TIMEOUT|WAIT_TIMEOUT) \d+\]/);
-  assert.equal((await mem.getGroup('Mailbox')).moving, false, 'the move has ended');
+  // Normally it is Store, still OnlinePending, that the error names; on a slow machine the deadline may come in an earlier phase.
+  assert.match(r.out, /moveGroup Mailbox: failed after .*move of group "Mailbox" to "node2" did not complete within 1000 ms: .*\[ERROR_TIMEOUT 1460\]/);
+  assert.equal((await api.getGroup('Mailbox')).moving, false, 'the move has ended');
 });
 
-test('double: --timeout bounds the wait (exit 6) while the operation goes on', async (t) => {
-  const mem = await cluster(t);
-  await runCli(mem, ['group', 'online', 'Mailbox']);
-  mem.hangOnline('Store');
-  const r = await runCli(mem, ['group', 'move', 'Mailbox', '--to', 'node2', '--timeout', '200ms']);
+test('--timeout bounds the wait (exit 6) while the operation goes on', async (t) => {
+  const api = await cluster(t);
+  await runCli(api, ['group', 'online', 'Mailbox']);
+  await hangOnline(api);
+  const r = await runCli(api, ['group', 'move', 'Mailbox', '--to', 'node2', '--timeout', '200ms']);
   assert.equal(r.code, 6);
-  assert.match(r.out, /still running after .* operation op-\d+ goes on/);
-  assert.equal((await mem.getGroup('Mailbox')).moving, true);
+  assert.match(r.out, /still running after .* operation op-\S+ goes on/);
+  await resourceReaches(api, 'Store', 'OnlinePending');
+  assert.equal((await api.getGroup('Mailbox')).moving, true);
 });
 
-test('double: exit codes follow the error classes', async (t) => {
-  const mem = await cluster(t);
+test('exit codes follow the error classes', async (t) => {
+  const api = await cluster(t);
   const cases: Array<[string[], number, RegExp]> = [
     [['group', 'show', 'Nope'], 3, /ERROR_GROUP_NOT_FOUND 5013/],
     [['group', 'move', 'Mailbox', '--to', 'node9'], 3, /ERROR_CLUSTER_NODE_NOT_FOUND 5042/],
@@ -92,27 +111,31 @@ test('double: exit codes follow the error classes', async (t) => {
     [['events', '--type', 'nope'], 2, /--type "nope"/],
   ];
   for (const [args, code, message] of cases) {
-    const r = await runCli(mem, args);
+    const r = await runCli(api, args);
     assert.equal(r.code, code, `${args.join(' ')}: ${r.err}`);
     assert.match(r.err, message, args.join(' '));
   }
 });
 
-test('double: a group moving refuses online with 5908 and exit code 4', async (t) => {
-  const mem = await cluster(t);
-  await runCli(mem, ['group', 'online', 'Mailbox']);
-  mem.hangOnline('Store');
-  await runCli(mem, ['group', 'move', 'Mailbox', '--no-wait']);
-  const r = await runCli(mem, ['group', 'online', 'Mailbox']);
-  assert.equal(r.code, 4);
-  assert.match(r.err, /ERROR_CLUSTER_GROUP_MOVING 5908/);
+test('a group moving refuses online with 5908 and exit code 4', async (t) => {
+  const api = await cluster(t);
+  await runCli(api, ['group', 'online', 'Mailbox']);
+  await hangOnline(api);
+  assert.equal((await runCli(api, ['group', 'move', 'Mailbox', '--to', 'node2', '--no-wait'])).code, 0);
+  // Online pending on the target: the move is in its last phase, which the target's RCM knows.
+  await resourceReaches(api, 'Store', 'OnlinePending');
+  assert.equal((await api.getGroup('Mailbox')).moving, true);
+  const r = await runCli(api, ['group', 'online', 'Mailbox']);
+  // The group's owner refuses the request: the operation ends with the error.
+  assert.equal(r.code, 4, r.out + r.err);
+  assert.match(r.out, /onlineGroup Mailbox: failed after .*is moving to "node2" .*\[ERROR_CLUSTER_GROUP_MOVING 5908\]/);
 });
 
-test('double: set types values by the schema: dword numbers, multi-string lists, parameters with --private', async (t) => {
-  const mem = await cluster(t);
-  assert.equal((await runCli(mem, ['resource', 'set', 'Disk', 'RestartThreshold=0x10', 'PossibleOwners=node1,node2'])).code, 0);
-  assert.equal((await runCli(mem, ['resource', 'set', 'Disk', '--private', 'weight=42', 'Tags=a, b', 'Label=x=y'])).code, 0);
-  const disk = await mem.getResource('Disk');
+test('set types values by the schema: dword numbers, multi-string lists, parameters with --private', async (t) => {
+  const api = await cluster(t);
+  assert.equal((await runCli(api, ['resource', 'set', 'Disk', 'RestartThreshold=0x10', 'PossibleOwners=node1,node2'])).code, 0);
+  assert.equal((await runCli(api, ['resource', 'set', 'Disk', '--private', 'weight=42', 'Tags=a, b', 'Label=x=y'])).code, 0);
+  const disk = await api.getResource('Disk');
   assert.equal(disk.common.RestartThreshold, 16);
   assert.deepEqual(disk.common.PossibleOwners, ['node1', 'node2']);
   assert.equal(disk.parameters.Weight, 42);
@@ -120,42 +143,49 @@ test('double: set types values by the schema: dword numbers, multi-string lists,
   assert.equal(disk.parameters.Label, 'x=y');
 });
 
-test('double: resource create, db and events follow', async (t) => {
-  const mem = await cluster(t);
-  const c = await runCli(mem, ['resource', 'create', 'IP', '--type', 'Dummy', '--group', 'Mailbox', '--set', 'RestartThreshold=5', '--param', 'Label=front']);
+test('resource create, db and events follow', async (t) => {
+  const api = await cluster(t);
+  const c = await runCli(api, ['resource', 'create', 'IP', '--type', TYPED_DUMMY, '--group', 'Mailbox', '--set', 'RestartThreshold=5', '--param', 'Label=front']);
   assert.equal(c.code, 0, c.err);
-  assert.equal((await mem.getResource('IP')).parameters.Label, 'front');
-  assert.equal((await runCli(mem, ['db', 'set', 'Cluster\\Settings', 'Retries', '5', '--type', 'dword'])).code, 3, 'the key does not exist yet');
-  assert.equal((await runCli(mem, ['db', 'create', 'Cluster\\Settings'])).code, 0);
-  assert.equal((await runCli(mem, ['db', 'set', 'Cluster\\Settings', 'Retries', '5', '--type', 'dword'])).code, 0);
-  const show = await runCli(mem, ['db', 'show', 'Cluster\\Settings', 'Retries', '--json']);
+  assert.equal((await api.getResource('IP')).parameters.Label, 'front');
+  assert.equal((await runCli(api, ['db', 'set', 'Cluster\\Settings', 'Retries', '5', '--type', 'dword'])).code, 3, 'the key does not exist yet');
+  assert.equal((await runCli(api, ['db', 'create', 'Cluster\\Settings'])).code, 0);
+  assert.equal((await runCli(api, ['db', 'set', 'Cluster\\Settings', 'Retries', '5', '--type', 'dword'])).code, 0);
+  const show = await runCli(api, ['db', 'show', 'Cluster\\Settings', 'Retries', '--json']);
   assert.deepEqual(JSON.parse(show.out), { type: 'dword', data: 5 });
-  const follow = runCli(mem, ['events', '--group', 'Mailbox', '--count', '3', '--json']);
-  await new Promise((r) => setTimeout(r, 20));
-  await mem.onlineResource('Disk');
+  // The follower subscribes in the background: the group changes until it has seen three events (bounded).
+  // It names the group in another case: names compare case-insensitively.
+  let followed = false;
+  const follow = runCli(api, ['events', '--group', 'mailbox', '--count', '3', '--json']).finally(() => (followed = true));
+  const end = Date.now() + SETTLE_TIMEOUT_MS;
+  for (let i = 0; !followed; i++) {
+    assert.ok(Date.now() < end, `the follower saw three events within ${SETTLE_TIMEOUT_MS} ms`);
+    await api.setGroupProperties('Mailbox', { Description: `change ${i}` });
+    await Promise.race([follow, new Promise((r) => setTimeout(r, 50))]);
+  }
   const ev = await follow;
-  assert.equal(ev.code, 0);
+  assert.equal(ev.code, 0, ev.err);
   const events = ev.out.trim().split('\n').map((l) => JSON.parse(l));
   assert.equal(events.length, 3);
-  assert.deepEqual(events.map((e) => e.group), ['Mailbox', 'Mailbox', 'Mailbox']);
+  assert.deepEqual(events.map((e) => e.group ?? e.name), ['Mailbox', 'Mailbox', 'Mailbox']);
 });
 
-test('double: --help explains the exit codes and how the cluster is chosen', async (t) => {
-  const mem = await cluster(t);
-  const r = await runCli(mem, ['--help']);
+test('--help explains the exit codes and how the cluster is chosen', async (t) => {
+  const api = await cluster(t);
+  const r = await runCli(api, ['--help']);
   assert.equal(r.code, 0);
   assert.match(r.out, /Exit codes:\n\s+0\s+ok[\s\S]*5908[\s\S]*6\s+timed out/);
   assert.match(r.out, /FAILOVER_URL/);
-  const move = await runCli(mem, ['group', 'move', '--help']);
+  const move = await runCli(api, ['group', 'move', '--help']);
   assert.match(move.out, /Example:\n\s+failover group move/);
 });
 
 test('cluster selection: --cluster beats FAILOVER_URL beats the local api.json; tokens from FAILOVER_TOKEN or api.json', async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'failover-'));
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
-  const mem = createMemoryApi({ clusterName: 'local' });
-  t.after(() => mem.dispose());
-  const server = await startApiServer({ api: mem, tokens: { full: 'F', read: 'R' } });
+  const running = await startCluster({ clusterName: 'local' });
+  t.after(() => running.stop());
+  const server = await startApiServer({ api: running.api, tokens: { full: 'F', read: 'R' } });
   t.after(() => server.close());
   writeLocalCluster(dir, { url: server.url, tokens: { full: 'F', read: 'R' } });
   assert.equal((await (await connectFromEnvironment({ dataDir: dir }, {})).getCluster()).name, 'local');
@@ -170,13 +200,13 @@ test('cluster selection: --cluster beats FAILOVER_URL beats the local api.json; 
 });
 
 test('apply of a large file: the plan is summed up, progress goes to stderr, and a second run says nothing remains', async (t) => {
-  const mem = await cluster(t);
+  const api = await cluster(t);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'failover-apply-'));
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
   const lines = ['version: 1', 'groups:'];
   for (let i = 0; i < 60; i++) lines.push(`  G${i}:`, `    state: ${i % 10 === 0 ? 'offline' : 'online'}`, `    resources: { G${i}a: { type: Dummy }, G${i}b: { type: Dummy, dependencies: "[G${i}a]" } }`);
   fs.writeFileSync(path.join(dir, 'big.yaml'), `${lines.join('\n')}\n`);
-  const first = await runCli(mem, ['apply', '-f', 'big.yaml'], dir);
+  const first = await runCli(api, ['apply', '-f', 'big.yaml'], dir);
   assert.equal(first.code, 0, first.err);
   assert.match(first.out, /294 change\(s\) remain to make the cluster match the file/);
   assert.match(first.out, /60 {2}groups to create/);
@@ -187,10 +217,10 @@ test('apply of a large file: the plan is summed up, progress goes to stderr, and
   // Batches end at whole new groups, so near every 100 changes.
   assert.match(first.err, /apply: 10\d\/294 changes \(3\d%\), batch 1\/3/);
   assert.match(first.err, /apply: 294\/294 changes \(100%\), batch 3\/3/);
-  assert.equal((await mem.getResource('G10a')).common.PersistentState, 0);
-  const again = await runCli(mem, ['apply', '-f', 'big.yaml'], dir);
+  assert.equal((await api.getResource('G10a')).common.PersistentState, 0);
+  const again = await runCli(api, ['apply', '-f', 'big.yaml'], dir);
   assert.match(again.out, /No changes: the cluster matches the file\./);
-  const exported = await runCli(mem, ['export'], dir);
+  const exported = await runCli(api, ['export'], dir);
   assert.match(exported.out, /G10:\n {4}state: offline/);
   assert.match(exported.out, /G11:\n {4}state: online/);
 });

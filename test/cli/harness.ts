@@ -1,5 +1,5 @@
-// Runs the CLI's cluster commands in-process against a ClusterApi (the
-// in-memory double in unit tests), capturing output and the exit code.
+// Runs the CLI's cluster commands in-process against a ClusterApi (the real
+// in-process cluster's, test/support/cluster.ts), capturing output and the exit code.
 import { Command, CommanderError } from 'commander';
 import { registerClusterCommands } from '../../src/cli/commands/index.ts';
 import type { CliDeps } from '../../src/cli/kit.ts';
