@@ -1,9 +1,8 @@
 // Declarative configuration: parsing, validation findings, the plan, apply
-// (idempotent, all or nothing) and the export round trip, over the in-memory
-// ClusterApi double.
+// (idempotent, all or nothing) and the export round trip, over the real
+// in-process cluster.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createMemoryApi, type MemoryClusterApi } from '../../src/api/memory.ts';
 import type { ClusterApi } from '../../src/api/types.ts';
 import { parseConfig, stringifyConfig } from '../../src/config/document.ts';
 import { readRunning, toExport } from '../../src/config/running.ts';
@@ -11,7 +10,7 @@ import { validateConfig } from '../../src/config/validate.ts';
 import { describeChange, isNoOp, planApply } from '../../src/config/plan.ts';
 import { applyPlan, type ApplyProgress } from '../../src/config/apply.ts';
 import { ClusterError } from '../../src/model/errors.ts';
-import { memoryApiDefaultTypes } from '../../src/api/memory.ts';
+import { operationEnded, startCluster, typeDescriptors } from '../support/cluster.ts';
 
 const sample = `
 version: 1
@@ -23,7 +22,7 @@ groups:
       FailoverThreshold: 2
     resources:
       CMS01 Disk:
-        type: Dummy
+        type: Typed Dummy
         parameters: { Weight: 7, Blob: !!binary AQID }
       CMS01/First Storage Group:
         type: Dummy
@@ -32,6 +31,7 @@ groups:
         type: Dummy
         dependencies: "[CMS01 Disk]   AND [CMS01/First Storage Group]"
   Web:
+    state: offline
     properties: { Priority: 3000 }
     resources:
       Site:
@@ -39,13 +39,13 @@ groups:
         parameters: { CommandLine: node server.js }
 `;
 
-function fresh(t: { after: (fn: () => void) => void }): MemoryClusterApi {
-  const mem = createMemoryApi({ stepDelayMs: 1 });
-  t.after(() => mem.dispose());
-  return mem;
+async function fresh(t: { after: (fn: () => Promise<void>) => void }): Promise<ClusterApi> {
+  const running = await startCluster();
+  t.after(() => running.stop());
+  return running.api;
 }
 
-async function apply(api: MemoryClusterApi, text: string, prune = false) {
+async function apply(api: ClusterApi, text: string, prune = false) {
   const desired = parseConfig(text, 'test.yaml');
   const running = await readRunning(api);
   const changes = planApply(desired, running, { prune });
@@ -80,14 +80,14 @@ groups:
       Loop2: { type: Dummy, dependencies: "[Loop1]" }
       Cross: { type: Dummy, dependencies: "[Site]" }
       Typo: { type: Dumy }
-      Bad: { type: Dummy, properties: { RestartAction: 9 }, parameters: { Weight: "x" } }
+      Bad: { type: Dummy, properties: { RestartAction: 9 }, parameters: { OnlineDelayMs: "x" } }
       Offline: { type: Dummy, properties: { PersistentState: 0 } }
       NeedsOffline: { type: Dummy, dependencies: "[Offline]" }
   B:
     resources:
       Site: { type: Dummy, properties: { PossibleOwners: [node7] } }
 `);
-  const findings = validateConfig(doc, { nodes: ['node1', 'node2', 'node3'], types: memoryApiDefaultTypes });
+  const findings = validateConfig(doc, { nodes: ['node1', 'node2', 'node3'], types: typeDescriptors() });
   const has = (severity: string, object: string, re: RegExp): boolean => findings.some((f) => f.severity === severity && f.object === object && re.test(f.message));
   assert.ok(has('error', 'group "A"', /PreferredOwners names "node9"/));
   assert.ok(has('warning', 'group "A"', /FailoverThreshold is 0/));
@@ -95,12 +95,12 @@ groups:
   assert.ok(has('error', 'resource "Cross"', /another group/));
   assert.ok(has('error', 'resource "Typo"', /unknown resource type "Dumy"/));
   assert.ok(has('error', 'resource "Bad"', /RestartAction/));
-  assert.ok(has('error', 'resource "Bad"', /Weight/));
+  assert.ok(has('error', 'resource "Bad"', /OnlineDelayMs/));
   assert.ok(has('error', 'resource "Site"', /no possible owner is a node/));
   assert.ok(has('error', 'group "B"', /no node is a possible owner of every resource/));
   assert.ok(has('warning', 'group "A"', /only "node1" can host it/));
   assert.ok(has('warning', 'resource "NeedsOffline"', /KB2893882/));
-  const clean = validateConfig(parseConfig(sample), { nodes: ['node1', 'node2', 'node3'], types: memoryApiDefaultTypes });
+  const clean = validateConfig(parseConfig(sample), { nodes: ['node1', 'node2', 'node3'], types: typeDescriptors() });
   // The sample itself has the seed's shape: the mailbox depends on a storage group kept offline.
   assert.deepEqual(
     clean.filter((f) => f.severity !== 'info').map((f) => [f.severity, f.object]),
@@ -109,7 +109,7 @@ groups:
 });
 
 test('apply creates everything, a second apply is a no-op, export -> apply is a no-op', async (t) => {
-  const api = fresh(t);
+  const api = await fresh(t);
   const first = await apply(api, sample);
   assert.ok(first.some((c) => c.op === 'createGroup'));
   const mailbox = await api.getResource('CMS01 Mailbox');
@@ -126,7 +126,7 @@ test('apply creates everything, a second apply is a no-op, export -> apply is a 
 });
 
 test('apply updates: properties back to defaults, parameters, dependencies, group changes, and --prune', async (t) => {
-  const api = fresh(t);
+  const api = await fresh(t);
   await apply(api, sample);
   await api.createGroup('Stray');
   const edited = sample
@@ -155,23 +155,25 @@ test('apply updates: properties back to defaults, parameters, dependencies, grou
 });
 
 test('apply is all or nothing: a change the cluster refuses undoes the ones before it', async (t) => {
-  const api = fresh(t);
+  const api = await fresh(t);
   await apply(api, sample);
-  // Bring the mailbox online, then ask for a new provider it cannot have while online (5019).
-  const op = await api.onlineResource('CMS01 Mailbox');
-  for (let i = 0; i < 500 && !(await api.getOperation(op.id)).done; i++) await new Promise((r) => setTimeout(r, 2));
+  // The mailbox online (its providers with it): the cluster refuses to delete an online resource (5019).
+  const online = await operationEnded(api, await api.onlineResource('CMS01 Mailbox'));
+  assert.equal(online.ok, true, JSON.stringify(online));
   const before = toExport(await readRunning(api));
-  const edited = sample
-    .replace('Priority: 3000', 'Priority: 4000')
-    .replace('"[CMS01 Disk]   AND [CMS01/First Storage Group]"', '"[CMS01 Disk] and [CMS01/First Storage Group] and [New]"')
-    .replace('      CMS01 Disk:', '      New:\n        type: Dummy\n      CMS01 Disk:');
-  const changes = planApply(parseConfig(edited), await readRunning(api));
+  const edited = sample.replace('Priority: 3000', 'Priority: 4000').replace(/ {6}CMS01 Mailbox:\n.*\n.*\n/, '');
+  const changes = planApply(parseConfig(edited), await readRunning(api), { prune: true });
+  assert.deepEqual(changes.map(describeChange), [
+    '~ group "Web": Priority 3000 -> 4000',
+    '~ resource "CMS01 Mailbox": dependencies "[CMS01 Disk] and [CMS01/First Storage Group]" -> "" (it is deleted)',
+    '- resource "CMS01 Mailbox" (in group "Mailbox CMS01")',
+  ]);
   await assert.rejects(applyPlan(api, changes), (e: any) => e.name === 'ERROR_RESOURCE_ONLINE' && /every change made before it was undone/.test(e.message));
   assert.deepEqual(toExport(await readRunning(api)), before);
 });
 
 test('a resource whose type differs from the cluster\'s is refused before anything changes', async (t) => {
-  const api = fresh(t);
+  const api = await fresh(t);
   await apply(api, sample);
   const running = await readRunning(api);
   assert.throws(() => planApply(parseConfig(sample.replace('type: Generic Application', 'type: Dummy')), running), /type cannot change/);
@@ -182,7 +184,7 @@ test('state: online/offline per group is parsed, checked against the resources, 
   const contradiction = validateConfig(parseConfig('version: 1\ngroups:\n  G:\n    state: offline\n    resources:\n      R: { type: Dummy, properties: { PersistentState: 1 } }\n'), {});
   assert.ok(contradiction.some((f) => f.severity === 'error' && /contradicts its group's state: offline/.test(f.message)));
 
-  const api = fresh(t);
+  const api = await fresh(t);
   const text = `
 version: 1
 groups:
@@ -214,7 +216,7 @@ groups:
 });
 
 test('new groups are planned whole, one after the other: the group, its resources, their dependencies', async (t) => {
-  const api = fresh(t);
+  const api = await fresh(t);
   const changes = planApply(parseConfig('version: 1\ngroups:\n  A: { resources: { A1: { type: Dummy }, A2: { type: Dummy, dependencies: "[A1]" } } }\n  B: { resources: { B1: { type: Dummy } } }\n'), await readRunning(api));
   assert.deepEqual(changes.map(describeChange), ['+ group "A"', '+ resource "A1" (Dummy) in group "A"', '+ resource "A2" (Dummy) in group "A"', '~ resource "A2": dependencies "" -> "[A1]"', '~ group "A": online once created', '+ group "B"', '+ resource "B1" (Dummy) in group "B"', '~ group "B": online once created']);
 });
@@ -230,7 +232,7 @@ test('a new group whose creation got no answer is looked up: made whole, apply g
   const text = manyGroups(10);
   const timeout = new ClusterError('ERROR_TIMEOUT', 'POST /v1/groups: no answer within 30000 ms');
   for (const made of [true, false]) {
-    const api = fresh(t);
+    const api = await fresh(t);
     let calls = 0;
     const lossy = new Proxy(api, {
       get(target, prop, receiver) {
@@ -263,7 +265,7 @@ test('a new group whose creation got no answer is looked up: made whole, apply g
 });
 
 test('a large apply runs in batches with progress; a refusal undoes only its batch, and running it again makes what remains', async (t) => {
-  const api = fresh(t);
+  const api = await fresh(t);
   const text = manyGroups(30); // 30 x (group + 3 resources + 1 dependency + online) = 180 changes
   const changes = planApply(parseConfig(text), await readRunning(api));
   assert.equal(changes.length, 180);
