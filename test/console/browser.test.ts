@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { eventually, launchChromium, startConsoleCluster, type Chromium, type ConsoleCluster } from './harness.ts';
+import { createOwnedGroup } from '../support/cluster.ts';
 
 let c: ConsoleCluster | undefined;
 let browser: Chromium | undefined;
@@ -180,8 +181,9 @@ test('pause and resume a node from the page; a move to the paused node shows its
 
 test('a group created elsewhere appears; a failing online shows the resource Failed with its WSFC error; reset recovers it', async () => {
   const api = cluster().api;
-  await api.createGroup('Lab');
+  await createOwnedGroup(api, 'Lab');
   await api.createResource('Flaky', 'Dummy', 'Lab', { common: { RestartAction: 0 } });
+  await api.onlineGroup('Lab');
   await cellShows(page, resourceCell('Flaky', 'state'), 'Online');
   await cellShows(page, groupCell('Lab', 'state'), 'Online');
 

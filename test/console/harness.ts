@@ -1,17 +1,17 @@
-// A real in-process cluster (three node agents on the in-memory store, real
-// clock) behind the REST server with the console, and Debian's chromium driven
-// by playwright-core with a fresh profile. Everything started here is stopped
-// by the returned stop/close functions.
+// A real in-process cluster (test/support/cluster.ts: three node agents on the
+// in-memory store, real clock) behind the REST server with the console, and
+// Debian's chromium driven by playwright-core with a fresh profile. Everything
+// started here is stopped by the returned stop/close functions.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium, type BrowserContext } from 'playwright-core';
-import { LocalCluster } from '../../src/node/cluster.ts';
-import { createInProcessApi } from '../../src/api/service.ts';
+import type { LocalCluster } from '../../src/node/cluster.ts';
 import { startApiServer, type ApiServer } from '../../src/api/server.ts';
 import { createApiTokens, type ApiTokens } from '../../src/api/tokens.ts';
 import type { ClusterApi } from '../../src/api/types.ts';
 import { findChromium } from '../../scripts/chromium.ts';
+import { createOwnedGroup, groupReaches, operationEnded, startCluster } from '../support/cluster.ts';
 import { eventually } from './eventually.ts';
 
 export { eventually };
@@ -28,41 +28,42 @@ export interface ConsoleCluster {
 }
 
 /**
- * Two groups shaped like the sample's, all Dummy resources: Web (preferred on
- * node1) and CMS01 (preferred on node2), each with a dependency.
+ * Two groups shaped like the sample's, all Dummy resources, online: Web
+ * (preferred on node1) and CMS01 (preferred on node2), each with a dependency.
  */
 export async function startConsoleCluster(): Promise<ConsoleCluster> {
-  const cluster = await LocalCluster.start({ nodes: 3 });
-  const api = createInProcessApi({ store: cluster.store, clock: cluster.clock });
+  const running = await startCluster();
+  const { cluster, api } = running;
   const tokens = createApiTokens();
   let server: ApiServer | undefined;
   try {
     server = await startApiServer({ api, tokens, host: '127.0.0.1', port: 0, console: true });
-    await api.createGroup('Web', { PreferredOwners: ['node1', 'node3'] });
+    await createOwnedGroup(api, 'Web', { PreferredOwners: ['node1', 'node3'] });
     await api.createResource('Web IP', 'Dummy', 'Web');
     await api.createResource('Web Server', 'Dummy', 'Web', { dependencies: '[Web IP]' });
-    await api.createGroup('CMS01', { PreferredOwners: ['node2', 'node1'] });
+    await createOwnedGroup(api, 'CMS01', { PreferredOwners: ['node2', 'node1'] });
     await api.createResource('Mailbox Database (CMS01)', 'Dummy', 'CMS01');
     await api.createResource('Information Store (CMS01)', 'Dummy', 'CMS01', { dependencies: '[Mailbox Database (CMS01)]' });
-    await eventually('both groups online', async () => {
-      const states = (await api.listGroups()).map((g) => `${g.name}=${g.state}`).join(' ');
-      if (states !== 'CMS01=Online Web=Online' && states !== 'Web=Online CMS01=Online') throw new Error(states);
-    });
+    for (const g of ['Web', 'CMS01']) {
+      const op = await operationEnded(api, await api.onlineGroup(g));
+      if (!op.ok) throw new Error(`group ${g} did not come online: ${JSON.stringify(op.error)}`);
+      await groupReaches(api, g, 'Online');
+    }
   } catch (e) {
     await server?.close();
-    await cluster.stop();
+    await running.stop();
     throw e;
   }
-  const running = server;
+  const listening = server;
   return {
     cluster,
     api,
-    server: running,
+    server: listening,
     tokens,
-    consoleUrl: `${running.url}/console/`,
+    consoleUrl: `${listening.url}/console/`,
     async stop() {
-      await running.close();
-      await cluster.stop();
+      await listening.close();
+      await running.stop();
     },
   };
 }

@@ -1,24 +1,27 @@
-// The console's routes on the REST server (over the in-memory API double): the
-// page, style and script need no token and carry a strict CSP; the script is
-// self-contained; /console/session tells full from read-only tokens and
+// The console's routes on the REST server (over the real in-process cluster):
+// the page, style and script need no token and carry a strict CSP; the script
+// is self-contained; /console/session tells full from read-only tokens and
 // refuses others; the API itself still needs a token; no console unless asked.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startApiServer, type ApiServer } from '../../src/api/server.ts';
-import { createMemoryApi } from '../../src/api/memory.ts';
 import { isConsoleUrl } from '../../src/console/routes.ts';
+import { startCluster, type RunningCluster } from '../support/cluster.ts';
 
 const tokens = { full: 'console-full-token', read: 'console-read-token' };
+let cluster: RunningCluster;
 let withConsole: ApiServer;
 let withoutConsole: ApiServer;
 
 before(async () => {
-  withConsole = await startApiServer({ api: createMemoryApi(), tokens, console: true });
-  withoutConsole = await startApiServer({ api: createMemoryApi(), tokens });
+  cluster = await startCluster();
+  withConsole = await startApiServer({ api: cluster.api, tokens, console: true });
+  withoutConsole = await startApiServer({ api: cluster.api, tokens });
 });
 after(async () => {
   await withConsole?.close();
   await withoutConsole?.close();
+  await cluster?.stop();
 });
 
 const get = (server: ApiServer, path: string, token?: string): Promise<Response> =>
