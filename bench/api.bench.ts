@@ -1,14 +1,12 @@
 // REST API over loopback: reads/s (GET /v1/groups), mutations/s (PUT a group
 // property) and event latency (a configuration change acknowledged by the API
-// until its event reaches an SSE subscriber), through the HTTP client. Two
-// back ends: the in-process cluster as `failover up` runs it (store, agents),
-// and the in-memory ClusterApi double (the HTTP layer's own cost).
+// until its event reaches an SSE subscriber), through the HTTP client, over
+// the in-process cluster as `failover up` runs it (store, agents).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalCluster } from '../src/node/cluster.ts';
 import { createInProcessApi } from '../src/api/service.ts';
-import { createMemoryApi } from '../src/api/memory.ts';
 import { startApiServer } from '../src/api/server.ts';
 import { createHttpApi } from '../src/api/http-client.ts';
 import type { ClusterApi, ClusterEvent } from '../src/api/types.ts';
@@ -85,6 +83,3 @@ try {
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }
-const memory = createMemoryApi();
-await measure('memory double', memory);
-memory.dispose();
