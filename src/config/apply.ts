@@ -225,8 +225,20 @@ async function executeUnit(api: ClusterApi, unit: readonly Change[]): Promise<Un
  */
 const NO_ANSWER_ERRORS = new Set<string>(['ERROR_TIMEOUT', 'ERROR_CLUSTER_NODE_UNREACHABLE']);
 
-/** Undoes a new group made whole: its dependencies, its resources, then the group. */
+/** How long undoing a new group waits for it to go offline (the cluster may have brought it online already). */
+export const UNDO_OFFLINE_WAIT_MS = 60_000;
+const UNDO_POLL_INTERVAL_MS = 100;
+
+/** Undoes a new group made whole: offline (and waited for), its dependencies, its resources, then the group. */
 async function deleteNewGroup(api: ClusterApi, group: string, resources: readonly string[], withDependencies: readonly string[]): Promise<void> {
+  let op = await api.offlineGroup(group);
+  const deadline = Date.now() + UNDO_OFFLINE_WAIT_MS;
+  while (!op.done) {
+    if (Date.now() > deadline) throw new ClusterError('ERROR_TIMEOUT', `group ${JSON.stringify(group)} did not go offline within ${UNDO_OFFLINE_WAIT_MS} ms`);
+    await new Promise((r) => setTimeout(r, UNDO_POLL_INTERVAL_MS));
+    op = await api.getOperation(op.id);
+  }
+  if (op.ok === false) throw new ClusterError('ERROR_INVALID_STATE', `group ${JSON.stringify(group)} could not be taken offline: ${op.error ? `${op.error.name}: ${op.error.message}` : 'failed'}`);
   for (const r of withDependencies) await api.setDependencies(r, '');
   for (const r of resources) await api.deleteResource(r);
   await api.deleteGroup(group);

@@ -3,7 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, waitDone, READ, type Harness } from './harness.ts';
-import { createOwnedGroup, resourceReaches, SETTLE_TIMEOUT_MS } from '../support/cluster.ts';
+import { createOwnedGroup, resourceReaches, SETTLE_TIMEOUT_MS, TYPED_DUMMY } from '../support/cluster.ts';
 import { until } from '../support/until.ts';
 
 let h: Harness;
@@ -192,4 +192,36 @@ test('an event filter naming an unknown type or group is a 4xx, not a stream', a
   assert.deepEqual([n.status, n.body.name], [404, 'ERROR_CLUSTER_NODE_NOT_FOUND']);
   const extra = await h.request('GET', '/v1/events?colour=red');
   assert.equal(extra.status, 400);
+});
+
+test('POST /v1/groups with resources makes the group whole: all of it, with binary values and dependencies, or nothing', async () => {
+  const created = await h.request('POST', '/v1/groups', {
+    body: {
+      name: 'Whole',
+      common: { PreferredOwners: ['node2'] },
+      resources: [
+        { name: 'Whole Disk', type: 'Dummy' },
+        { name: 'Whole Data', type: TYPED_DUMMY, parameters: { Blob: { base64: 'AQID' }, Weight: 7 } },
+        { name: 'Whole App', type: 'Dummy', dependencies: '[Whole Disk] and [whole data]' },
+      ],
+    },
+  });
+  assert.equal(created.status, 201, created.text);
+  const app = await h.request('GET', '/v1/resources/Whole%20App');
+  assert.equal(app.body.dependencies, '[Whole Disk] and [Whole Data]');
+  const data = await h.request('GET', '/v1/resources/Whole%20Data');
+  assert.deepEqual(data.body.parameters.Blob, { base64: 'AQID' });
+  assert.equal(data.body.parameters.Weight, 7);
+  assert.equal(data.body.parameters.Label, '', 'a parameter left out reads as its default');
+  // One bad resource refuses the whole group: nothing of it is made.
+  const refused = await h.request('POST', '/v1/groups', {
+    body: { name: 'Half', resources: [{ name: 'Half A', type: 'Dummy' }, { name: 'Half B', type: 'Dummy', dependencies: '[Whole Disk]' }] },
+  });
+  assert.equal(refused.status, 400, refused.text);
+  assert.match(refused.body.message, /another group/);
+  assert.equal((await h.request('GET', '/v1/groups/Half')).status, 404);
+  assert.equal((await h.request('GET', '/v1/resources/Half%20A')).status, 404);
+  const badShape = await h.request('POST', '/v1/groups', { body: { name: 'Shape', resources: [{ name: 'S1' }] } });
+  assert.equal(badShape.status, 400);
+  assert.match(badShape.body.message, /type/);
 });
