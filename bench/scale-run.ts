@@ -70,7 +70,7 @@ export function scaleYaml(groups: number, perGroup: number, classes: number, nod
   return lines.join('\n') + '\n';
 }
 
-class UpProcess {
+export class UpProcess {
   private child: ChildProcess | undefined;
   private output = '';
   rssPeakKb = 0;
@@ -122,7 +122,7 @@ class UpProcess {
   }
 }
 
-class Http {
+export class Http {
   constructor(private readonly url: string, private readonly token: string) {}
   async request(method: string, path: string, body?: unknown): Promise<unknown> {
     const res = await fetch(this.url + path, {
@@ -139,7 +139,7 @@ class Http {
   }
 }
 
-async function until(what: string, check: () => boolean | Promise<boolean>, context: () => string = () => ''): Promise<number> {
+export async function until(what: string, check: () => boolean | Promise<boolean>, context: () => string = () => ''): Promise<number> {
   const started = performance.now();
   for (;;) {
     if (await check()) return performance.now() - started;
@@ -148,7 +148,7 @@ async function until(what: string, check: () => boolean | Promise<boolean>, cont
   }
 }
 
-function cli(args: string[], dataDir: string): { ms: number; out: string } {
+export function cli(args: string[], dataDir: string): { ms: number; out: string } {
   const started = performance.now();
   // The CLI finds the cluster through .failover/api.json in its working directory.
   const r = spawnSync(process.execPath, [bin, ...args], { cwd: dirname(dataDir), encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
@@ -181,7 +181,7 @@ export function antiAffinityViolations(groups: readonly GroupView[], nodes: read
   return violations;
 }
 
-function leaseLosses(dataDir: string): number {
+export function leaseLosses(dataDir: string): number {
   const logs = join(dataDir, 'logs');
   if (!existsSync(logs)) return 0;
   let n = 0;
