@@ -39,6 +39,13 @@ export class Coordinator {
   private sweepAgain = false;
   /** Groups whose failover is already handled, by the owner epoch it was decided on. */
   private readonly handled = new Map<string, number>();
+  /**
+   * Groups of a Down node that had no node to go to, by owner epoch: tried
+   * again at every sweep (a node may come Up or be resumed), but logged once.
+   */
+  private readonly unplaced = new Map<string, number>();
+  /** Down nodes whose groups are failing over, logged once per time down. */
+  private readonly announcedDown = new Set<string>();
   private opCounter = 0;
   /** Operation results, indexed from a watch while this node is the coordinator. */
   private results: OperationResults | undefined;
@@ -174,10 +181,15 @@ export class Coordinator {
       if (!view.members.has(owner.node) && this.handled.get(group) !== owner.epoch) downOwners.add(owner.node);
     }
     for (const node of [...this.downSince.keys()]) if (view.members.has(node)) this.downSince.delete(node);
+    for (const node of [...this.announcedDown]) if (view.members.has(node)) this.announcedDown.delete(node);
     for (const down of [...downOwners]) if (!(await this.fenceSettled(down))) downOwners.delete(down);
     if (downOwners.size === 0) return;
     const nodeId = (name: string): number => view.config.nodes.find((n) => n.name === name)?.id ?? 0;
-    for (const down of downOwners) this.o.log(messages.nodeDown(down, nodeId(down)));
+    for (const down of downOwners) {
+      if (this.announcedDown.has(down)) continue;
+      this.announcedDown.add(down);
+      this.o.log(messages.nodeDown(down, nodeId(down)));
+    }
     const groups = new Map(view.config.groups.map((g) => [g.name, g]));
     for (const d of planEvacuation(view.policy, [...downOwners])) {
       const owner = view.owners.get(d.group);
@@ -186,8 +198,9 @@ export class Coordinator {
       await this.endMoveOfDeadNode(view, d.group, down);
       const target = d.target;
       if (isPlacementError(target)) {
-        this.handled.set(d.group, owner.epoch);
-        this.o.log({ level: 'ERR', component: 'RCM', text: `Group ${d.group} cannot fail over from ${down}: ${target.message}` });
+        // Not handled: the next sweep tries again, so the group fails over as soon as a node can take it.
+        if (this.unplaced.get(d.group) !== owner.epoch) this.o.log({ level: 'ERR', component: 'RCM', text: `Group ${d.group} cannot fail over from ${down}: ${target.message}` });
+        this.unplaced.set(d.group, owner.epoch);
         continue;
       }
       const group = groups.get(d.group);

@@ -72,3 +72,31 @@ test('a failover waits for the lease of the failed node to expire', async () => 
     await t.stop();
   }
 });
+
+test('a Down node\'s group with no node to go to fails over once a node can take it', async () => {
+  const t = await startTestCluster({ nodes: ['node1', 'node2'] });
+  try {
+    await t.api.createGroup('G', { PreferredOwners: ['node1', 'node2'] });
+    await t.api.createResource('R', 'Dummy', 'G');
+    await t.until('G online on node1', async () => {
+      const g = await t.api.getGroup('G');
+      return g.owner === 'node1' && g.state === 'Online';
+    });
+    // A paused node hosts nothing new: when node1 dies, G has nowhere to go.
+    await t.api.pauseNode('node2');
+    await t.cluster.crashNode('node1');
+    await t.run(10_000);
+    assert.equal((await t.api.getGroup('G')).owner, 'node1');
+    const log = t.cluster.log('node2').lines().join('\n');
+    assert.match(log, /Group G cannot fail over from node1/);
+    // Once a node can take it, the next sweep fails it over; the refusal was logged once, not every sweep.
+    await t.api.resumeNode('node2');
+    await t.until('G online on node2', async () => {
+      const g = await t.api.getGroup('G');
+      return g.owner === 'node2' && g.state === 'Online';
+    }, 10_000);
+    assert.equal(t.cluster.log('node2').lines().filter((l) => /Group G cannot fail over from node1/.test(l)).length, 1);
+  } finally {
+    await t.stop();
+  }
+});
