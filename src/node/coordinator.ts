@@ -30,7 +30,8 @@ export interface CoordinatorOptions {
 }
 
 export class Coordinator {
-  private leader = false;
+  /** The lease under which this node holds the coordinator key; the role ends with it. */
+  private role: LeaseId | undefined;
   private running = false;
   private lease: () => LeaseId | undefined = () => undefined;
   private watchers: Watcher[] = [];
@@ -60,6 +61,11 @@ export class Coordinator {
 
   get isLeader(): boolean {
     return this.leader;
+  }
+
+  /** This node holds the role only under the lease it won it with: a node that lost that lease (and maybe joined again) does not. */
+  private get leader(): boolean {
+    return this.running && this.role !== undefined && this.role === this.lease();
   }
 
   /** Starts competing for the coordinator role with the node's own lease, so the role ends with the node. */
@@ -92,7 +98,7 @@ export class Coordinator {
 
   async stop(): Promise<void> {
     this.running = false;
-    this.leader = false;
+    this.role = undefined;
     if (this.sweepTimer) this.o.clock.clearTimer(this.sweepTimer);
     this.results?.close();
     this.results = undefined;
@@ -102,35 +108,57 @@ export class Coordinator {
     await this.sweeping?.catch(() => undefined);
   }
 
+  /** Takes the role if nobody holds it, and learns whether this node holds it under its current lease. */
   private async campaign(): Promise<void> {
     const lease = this.lease();
-    if (!this.running || !lease) return;
+    if (!this.running || !lease) return this.roleChecked();
     const r = await this.o.store.txn({
       compare: [{ key: keys.coordinator, target: 'version', op: '==', value: 0 }],
       success: [{ type: 'put', key: keys.coordinator, value: encode({ node: this.o.node.name }), lease }],
       failure: [{ type: 'get', key: keys.coordinator }],
     }).catch(() => undefined);
-    if (!r) return;
-    const holder = r.succeeded ? this.o.node.name : (() => {
-      const first = r.results[0];
-      return first?.type === 'get' && first.kv ? decodeObject(first.kv.value)?.node : undefined;
-    })();
-    const wasLeader = this.leader;
-    this.leader = holder === this.o.node.name;
-    if (!this.leader) {
-      this.results?.close();
-      this.results = undefined;
-    }
-    if (this.leader && !wasLeader) {
+    if (!r) return; // the next role check tries again
+    const first = r.results[0];
+    const held = first?.type === 'get' ? first.kv : undefined;
+    // The key may name this node under an older lease (given up when it fenced itself): that role ends with that lease.
+    const mine = r.succeeded || (held !== undefined && decodeObject(held.value)?.node === this.o.node.name && held.lease === lease);
+    const was = this.leader;
+    this.role = mine ? lease : undefined;
+    if (this.leader && !was) {
       this.o.log({ level: 'INFO', component: 'RCM', text: `Node ${this.o.node.name} is the coordinator.` });
       this.requestSweep();
     }
+    this.roleChecked();
+  }
+
+  /**
+   * Every sweep interval: a node that lost the lease it held the role under
+   * lets the role go, and a node that is not coordinator campaigns if the
+   * role is free — the key's deletion may have come while this node had no
+   * lease to campaign with (every node fenced at once while etcd elected a
+   * leader), or its campaign may have failed.
+   */
+  private async checkRole(): Promise<void> {
+    if (!this.running) return;
+    if (this.leader) return;
+    this.roleChecked();
+    if (!this.lease()) return;
+    const kv = await this.o.store.get(keys.coordinator).catch(() => null);
+    if (kv === undefined) await this.campaign();
+  }
+
+  /** Drops what only the coordinator keeps once this node is not it. */
+  private roleChecked(): void {
+    if (this.leader) return;
+    this.role = undefined;
+    this.results?.close();
+    this.results = undefined;
   }
 
   private scheduleSweep(): void {
     if (!this.running) return;
     this.sweepTimer = this.o.clock.setTimer(this.o.limits.coordinatorSweepIntervalMs, () => {
-      this.requestSweep();
+      void this.checkRole().then(() => this.requestSweep());
       this.scheduleSweep();
     });
   }

@@ -2,6 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isUpState, resourceStatus } from '../../src/rcm/index.ts';
 import { startTestCluster, type TestCluster, STEP_MS } from './helpers.ts';
+import { VirtualClock } from '../../src/clock/virtual.ts';
+import { openEmbeddedStore } from '../../src/store/embedded.ts';
+import { StoreError, type Store } from '../../src/store/store.ts';
+import { keys } from '../../src/node/keys.ts';
 
 /** Nodes on which some resource of the group is online or on its way (per each running agent's RCM). */
 function hostsOf(t: TestCluster, group: string): string[] {
@@ -98,5 +102,44 @@ test('a Down node\'s group with no node to go to fails over once a node can take
     assert.equal(t.cluster.log('node2').lines().filter((l) => /Group G cannot fail over from node1/.test(l)).length, 1);
   } finally {
     await t.stop();
+  }
+});
+
+test('after every node lost its lease at once (etcd without a leader), one of them becomes coordinator again and fails the dead node\'s group over', async () => {
+  const clock = new VirtualClock(Date.UTC(2026, 10, 25, 9, 0, 0));
+  const inner = await openEmbeddedStore({ clock });
+  let unreachable = false;
+  // Renewals hang and new leases are refused while `unreachable`: what every agent sees while etcd elects a leader.
+  const store: Store = new Proxy(inner, {
+    get(target, prop, receiver) {
+      if (prop === 'keepAlive') return (lease: string) => (unreachable ? new Promise<void>(() => {}) : target.keepAlive(lease));
+      if (prop === 'grantLease') return (ttl: number) => (unreachable ? Promise.reject(new StoreError('unavailable', 'test: no leader')) : target.grantLease(ttl));
+      const v = Reflect.get(target, prop, receiver) as unknown;
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+  const t = await startTestCluster({ nodes: ['node1', 'node2', 'node3'], clock, store });
+  try {
+    await t.api.createGroup('G', { PreferredOwners: ['node1', 'node2', 'node3'] });
+    await t.api.createResource('R', 'Dummy', 'G');
+    await t.until('G online on node1', async () => {
+      const g = await t.api.getGroup('G');
+      return g.owner === 'node1' && g.state === 'Online';
+    });
+    unreachable = true;
+    await t.cluster.crashNode('node1');
+    // Every lease expires, the coordinator's key with its holder's: no node has a lease to campaign with.
+    await t.until('every member key gone', async () => (await inner.range(keys.members)).kvs.length === 0, 10_000);
+    await t.run(2_000);
+    unreachable = false;
+    await t.until('G online on node2 or node3', async () => {
+      const g = await t.api.getGroup('G');
+      return (g.owner === 'node2' || g.owner === 'node3') && g.state === 'Online';
+    }, 15_000);
+    const leaders = ['node2', 'node3'].filter((n) => t.cluster.agent(n).coordinator.isLeader);
+    assert.equal(leaders.length, 1, `coordinators: ${leaders.join(', ')}`);
+  } finally {
+    await t.stop();
+    await inner.close();
   }
 });
