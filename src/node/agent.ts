@@ -107,7 +107,8 @@ export class NodeAgent {
   private leaseSafeUntil = 0;
   private fenceTimer: TimerHandle | undefined;
   private keepAliveTimer: TimerHandle | undefined;
-  private keepAliveInFlight = false;
+  /** Renewals sent and not yet answered. */
+  private keepAlivesInFlight = 0;
   /** Set from a self-fence until the node has joined again with a new lease: it owns nothing meanwhile. */
   private fenced = false;
   /** A rejoin loop is running (there is only ever one, so the node never holds two leases). */
@@ -507,13 +508,21 @@ export class NodeAgent {
     });
   }
 
-  /** One renewal per interval, on a fixed beat: a slow renewal never delays the next one, nor the fence timer. */
+  /**
+   * One renewal per interval, on a fixed beat: a slow renewal never delays the
+   * next one, nor the fence timer. Renewals go out even while earlier ones
+   * are unanswered: when etcd's leader is cut off, a member forwards the
+   * renewals it has to that leader, where they hang until their deadline,
+   * while one sent after a new leader is elected is answered at once — it
+   * must not wait behind them. At most one TTL's worth are outstanding (an
+   * older one could not extend the lease past now anyway).
+   */
   private async keepAlive(): Promise<void> {
     const lease = this.lease;
     if (this.phase !== 'running' || this.fenced || !lease) return;
     this.scheduleKeepAlive();
-    if (this.keepAliveInFlight) return;
-    this.keepAliveInFlight = true;
+    if (this.keepAlivesInFlight >= Math.ceil((this.limits.leaseTtlSeconds * 1000) / this.limits.leaseKeepAliveIntervalMs)) return;
+    this.keepAlivesInFlight++;
     const sentAt = this.leaseNow();
     try {
       await this.store.keepAlive(lease);
@@ -522,7 +531,7 @@ export class NodeAgent {
       if (e instanceof StoreError && e.kind === 'lease-not-found' && this.lease === lease) await this.loseMembership('the membership lease expired');
       // Other failures: the next beat tries again; the fence timer acts if none succeeds in time.
     } finally {
-      this.keepAliveInFlight = false;
+      this.keepAlivesInFlight--;
     }
   }
 

@@ -134,3 +134,48 @@ test('a rejoining node does not take back a group that failed over meanwhile', a
     await inner.close();
   }
 });
+
+test('a renewal that hangs does not hold back the next ones: the node keeps its lease and its resources', async () => {
+  // As when etcd's leader is cut off: a member forwards the renewals it gets to that leader, where they hang
+  // until its request timeout, while renewals sent after a new leader is elected are answered at once.
+  const clock = new VirtualClock(Date.UTC(2026, 10, 25, 9, 0, 0));
+  const inner = await openEmbeddedStore({ clock });
+  let hangNext = 0;
+  const store: Store = new Proxy(inner, {
+    get(target, prop, receiver) {
+      if (prop === 'keepAlive') {
+        return (lease: string) => {
+          if (hangNext === 0) return target.keepAlive(lease);
+          hangNext--;
+          return new Promise<void>((_, reject) => clock.setTimer(5_000, () => reject(new StoreError('unavailable', 'test: deadline exceeded'))));
+        };
+      }
+      const v = Reflect.get(target, prop, receiver) as unknown;
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+  const config = new ClusterConfigStore(new ClusterDatabase(inner));
+  const node = await config.addNode('n1', 1);
+  const types = builtinResourceTypes();
+  for (const name of types.names()) await config.registerResourceType(types.get(name).descriptor);
+  await config.createGroup('G');
+  await config.createResource({ name: 'R', type: 'Dummy', group: 'G', parameters: { OpenReadsDatabase: 0 } });
+  const log = new ClusterLogWriter({ pid: 1, clock, memoryLines: 2000 });
+  const agent = new NodeAgent({ node, store, clock, types, log });
+  try {
+    await agent.start();
+    for (let t = 0; agent.rcmState.resources.get('R')?.state !== 'Online'; t += STEP_MS) {
+      assert.ok(t < 10_000, 'R online');
+      await clock.advanceAsync(STEP_MS);
+    }
+    // The next three renewals (750 ms of beats) hang for 5 s; the ones after are answered.
+    hangNext = 3;
+    for (let t = 0; t < 8_000; t += STEP_MS) await clock.advanceAsync(STEP_MS);
+    assert.doesNotMatch(log.lines().join('\n'), /lost its membership/);
+    assert.equal(agent.rcmState.resources.get('R')?.state, 'Online');
+  } finally {
+    await agent.stop({ graceful: false });
+    log.close();
+    await inner.close();
+  }
+});
