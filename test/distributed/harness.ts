@@ -74,8 +74,28 @@ export interface TestCluster {
   close(): Promise<void>;
 }
 
-export async function startTestCluster(names: readonly string[], options: { leaseTtlSeconds?: number } = {}): Promise<TestCluster> {
-  const etcd = await useTestEtcd();
+export interface TestClusterOptions {
+  readonly leaseTtlSeconds?: number;
+  /** Where the agents run and which etcd they use; default: all on loopback, on the shared test etcd. */
+  readonly network?: AgentNetwork;
+}
+
+/** Agents on machines of their own (e.g. network namespaces), on an etcd the caller runs. */
+export interface AgentNetwork {
+  /** Client URLs of the etcd the cluster uses, reachable from this process (for its reads and the cleanup). */
+  readonly etcd: readonly string[];
+  /** The etcd client URLs an agent is given (--etcd). */
+  etcdFor(name: string): readonly string[];
+  /** A command prefix the agent runs under, e.g. `ip netns exec NS`. */
+  command(name: string): readonly string[];
+  /** The address the agent's API listens on; this process must reach it. */
+  apiHost(name: string): string;
+}
+
+export async function startTestCluster(names: readonly string[], options: TestClusterOptions = {}): Promise<TestCluster> {
+  const network = options.network;
+  const etcd = network ? { endpoint: network.etcd.join(','), release: async () => {} } : await useTestEtcd();
+  const storeEndpoints = network ? network.etcd : [etcd.endpoint];
   const prefix = `test-distributed-${process.pid}-${randomBytes(4).toString('hex')}/`;
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'failover-'));
   const agents = new Map<string, AgentProcess>();
@@ -84,14 +104,15 @@ export async function startTestCluster(names: readonly string[], options: { leas
   const start = async (name: string): Promise<AgentProcess> => {
     const args = [
       failoverBin, 'agent',
-      '--etcd', etcd.endpoint,
+      '--etcd', network ? network.etcdFor(name).join(',') : etcd.endpoint,
       '--prefix', prefix,
       '--node', name,
       '--data-dir', path.join(dataDir, name),
-      '--api', '127.0.0.1:0',
+      '--api', `${network ? network.apiHost(name) : '127.0.0.1'}:0`,
       ...(options.leaseTtlSeconds ? ['--lease-ttl', String(options.leaseTtlSeconds)] : []),
     ];
-    const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const command = [...(network?.command(name) ?? []), process.execPath, ...args];
+    const proc = spawn(command[0]!, command.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
     everStarted.push(proc);
     let out = '';
     proc.stdout!.setEncoding('utf8');
@@ -170,7 +191,7 @@ export async function startTestCluster(names: readonly string[], options: { leas
     async storeDump() {
       try {
         const { openEtcdStore } = await import('../../src/store/etcd.ts');
-        const store = await openEtcdStore({ endpoints: [etcd.endpoint], prefix });
+        const store = await openEtcdStore({ endpoints: storeEndpoints, prefix });
         try {
           const r = await store.range('/failover/cluster/');
           return [`--- store at revision ${r.revision}`, ...r.kvs.filter((kv) => !kv.key.includes('/state/') && !kv.key.includes('/results/')).map((kv) => `${kv.key} = ${kv.value.slice(0, 300)} (mod ${kv.modRevision}${kv.lease ? `, lease ${kv.lease}` : ''})`)].join('\n');
@@ -193,7 +214,7 @@ export async function startTestCluster(names: readonly string[], options: { leas
       await sleep(300);
       try {
         const { openEtcdStore } = await import('../../src/store/etcd.ts');
-        const store = await openEtcdStore({ endpoints: [etcd.endpoint], prefix });
+        const store = await openEtcdStore({ endpoints: storeEndpoints, prefix });
         await store.deletePrefix('/');
         await store.close();
       } catch {
@@ -221,8 +242,16 @@ const watcherScript = fileURLToPath(new URL('./process-watcher.ts', import.meta.
 /** SCHED_FIFO priority of the process watcher: below the watchdogs' (50), which must never wait for it. */
 const watcherRealtimePriority = 40;
 
+/** Where the groups' processes ran from one poll of the watcher on (Date.now() time). */
+export interface WatchedState {
+  readonly atMs: number;
+  readonly groups: Readonly<Record<string, readonly string[]>>;
+}
+
 export interface ProcessWatcher {
   readonly violations: SplitBrain[];
+  /** Every change the watcher saw, in order. */
+  readonly history: readonly WatchedState[];
   polls(): number;
   maxGapMs(): number;
   /** Nodes whose processes of the group were alive at the last poll. */
@@ -242,6 +271,7 @@ export async function watchResourceProcesses(tag: string, intervalMs = 10): Prom
     ? spawn('chrt', ['--reset-on-fork', '-f', String(watcherRealtimePriority), process.execPath, ...args], { stdio: ['pipe', 'pipe', 'inherit'] })
     : spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'inherit'] });
   const violations: SplitBrain[] = [];
+  const history: WatchedState[] = [];
   let groups: Record<string, string[]> = {};
   let polls = 0;
   let maxGap = 0;
@@ -257,7 +287,10 @@ export async function watchResourceProcesses(tag: string, intervalMs = 10): Prom
       const m = decodeWatcherLine(line);
       if (!m) continue;
       if (m.type === 'violation') violations.push(m.violation);
-      else if (m.type === 'state') groups = m.groups;
+      else if (m.type === 'state') {
+        groups = m.groups;
+        history.push({ atMs: m.atMs, groups: m.groups });
+      }
       else {
         polls = m.polls;
         maxGap = m.maxGapMs;
@@ -269,6 +302,7 @@ export async function watchResourceProcesses(tag: string, intervalMs = 10): Prom
   let stopping: Promise<void> | undefined;
   return {
     violations,
+    history,
     polls: () => polls,
     maxGapMs: () => maxGap,
     nodesOf: (group) => groups[group] ?? [],
@@ -278,4 +312,20 @@ export async function watchResourceProcesses(tag: string, intervalMs = 10): Prom
       return stopping;
     },
   };
+}
+
+// ---- the fenced writer as a resource process ----
+
+const fencedWriterSource = fileURLToPath(new URL('./fenced-writer.ts', import.meta.url));
+
+/**
+ * fenced-writer.ts bundled into one plain JavaScript file in dir, so each
+ * start of it (every failover) costs no TypeScript loader: cheap on a busy
+ * machine. Returns the file's path.
+ */
+export async function bundleFencedWriter(dir: string): Promise<string> {
+  const { build } = await import('esbuild');
+  const out = path.join(dir, 'fenced-writer.mjs');
+  await build({ entryPoints: [fencedWriterSource], bundle: true, platform: 'node', format: 'esm', target: 'node20', outfile: out, logLevel: 'silent' });
+  return out;
 }

@@ -4,7 +4,8 @@
 // `--tag T` and `--group G`; their node is FAILOVER_NODE in their environment
 // (set by the agent that started them). Reports on stdout, one JSON object a
 // line: every instant a group has live processes on more than one node
-// ("violation"), each change of where groups run ("state"), and its poll
+// ("violation"), each change of where groups run ("state", with the time of
+// the poll that saw it), and its poll
 // count and longest gap between polls ("stats", at least once a second and
 // when its stdin closes, after which it exits).
 import { readdirSync, readFileSync } from 'node:fs';
@@ -20,7 +21,7 @@ export interface SplitBrain {
 
 export type WatcherLine =
   | { readonly type: 'violation'; readonly violation: SplitBrain }
-  | { readonly type: 'state'; readonly groups: Record<string, string[]> }
+  | { readonly type: 'state'; readonly groups: Record<string, string[]>; readonly atMs: number }
   | { readonly type: 'stats'; readonly polls: number; readonly maxGapMs: number };
 
 export function decodeWatcherLine(line: string): WatcherLine | undefined {
@@ -135,7 +136,7 @@ function main(): void {
     const text = JSON.stringify(state);
     if (text !== lastState) {
       lastState = text;
-      write({ type: 'state', groups: state });
+      write({ type: 'state', groups: state, atMs: now });
     }
     if (polls === 1 || now - lastStats >= statsIntervalMs) {
       lastStats = now;

@@ -6,13 +6,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TestContext } from 'node:test';
 import { startTestCluster, waitUntil, watchResourceProcesses, type TestCluster } from './harness.ts';
 import { cpuHogsFor } from '../support/load.ts';
+import { checkFencedLogs } from './fenced-log-check.ts';
 
 const cyclesTotal = 30;
 /**
@@ -41,32 +42,6 @@ const hogRejoinWithinMs = 120_000;
 /** The hogs end by themselves after this long whatever happens; a cycle under them takes 20-60 s (a killed agent restarts slowly). */
 const hogMaxMsPerCycle = hogFailoverWithinMs + hogRejoinWithinMs;
 const writer = fileURLToPath(new URL('./fenced-writer.ts', import.meta.url));
-
-interface RawRecord {
-  readonly id: string;
-  readonly token: number;
-  readonly writer: string;
-}
-
-/** The log's lines in file order, parsed here independently of the guard's own reader. */
-function rawRecords(file: string): RawRecord[] {
-  let text = '';
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch {
-    return [];
-  }
-  const out: RawRecord[] = [];
-  for (const line of text.split('\n')) {
-    try {
-      const v = JSON.parse(line) as RawRecord;
-      if (typeof v.token === 'number' && typeof v.id === 'string') out.push(v);
-    } catch {
-      // not a record
-    }
-  }
-  return out;
-}
 
 async function ownerOnline(c: TestCluster, group: string, withinMs: number, notOn?: string): Promise<string> {
   return waitUntil(`${group} online${notOn ? ` on a node other than ${notOn}` : ''}`, async () => {
@@ -137,30 +112,16 @@ async function splitBrainCycles(t: TestContext, cycles: number, options: { lease
     assert.deepEqual(watcher.violations.slice(0, 3), [], 'processes of one group alive on two nodes');
     assert.ok(watcher.polls() > 1000, `the watcher polled (${watcher.polls()} polls, longest gap ${watcher.maxGapMs()} ms)`);
 
-    // Every write the guard acknowledged stands in the log after every token written before it.
-    const acked = new Set<string>();
-    let refusals = 0;
-    for (const f of readdirSync(acks)) {
-      for (const line of readFileSync(path.join(acks, f), 'utf8').split('\n')) {
-        if (line.startsWith('refused')) refusals++;
-        else if (line !== '') acked.add(line);
-      }
-    }
+    // Every write the guard acknowledged is in the log, after every token written before it.
+    const writes = checkFencedLogs(groups, (g) => path.join(shared, `${g}.log`), acks);
+    assert.deepEqual(writes.stale.slice(0, 3), [], 'acknowledged writes of an old owner after a newer owner had written');
+    assert.deepEqual(writes.lost.slice(0, 3), [], 'acknowledged writes missing from the log');
     for (const g of groups) {
-      const records = rawRecords(path.join(shared, `${g}.log`));
-      let highest = 0;
-      const tokens = new Set<number>();
-      for (const r of records) {
-        if (acked.has(r.id)) {
-          assert.ok(r.token >= highest, `${g}: write ${r.id} with token ${r.token} was acknowledged after token ${highest} had been written`);
-          tokens.add(r.token);
-        }
-        highest = Math.max(highest, r.token);
-      }
       // Each failover handed the writer a new token, and each owner wrote.
-      assert.ok(tokens.size >= cycles / 2, `${g}: ${tokens.size} owners wrote (expected one per failover at least)`);
+      const owners = writes.tokens.get(g)?.size ?? 0;
+      assert.ok(owners >= cycles / 2, `${g}: ${owners} owners wrote (expected one per failover at least)`);
     }
-    t.diagnostic(`cycles: ${kinds.kill} kill -9, ${kinds.stop} SIGSTOP; ${watcher.polls()} polls (longest gap ${watcher.maxGapMs()} ms); ${acked.size} acknowledged writes; ${refusals} stale writers refused`);
+    t.diagnostic(`cycles: ${kinds.kill} kill -9, ${kinds.stop} SIGSTOP; ${watcher.polls()} polls (longest gap ${watcher.maxGapMs()} ms); ${writes.acked} acknowledged writes; ${writes.refused} stale writers refused`);
   } catch (e) {
     t.diagnostic(c.logsTail());
     t.diagnostic(await c.storeDump());
