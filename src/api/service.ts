@@ -514,10 +514,20 @@ function moveView(m: MoveRecord): MoveView {
  * increases for the object whichever node reports it.
  */
 function reportedState(v: CachedView, r: ResourceConfig): { report?: ResourceReport; owner?: string } {
-  const owner = v.owners.get(r.group)?.node;
+  const owner = v.owners.get(r.group);
   if (!owner) return {};
-  const report = v.reports.get(owner)?.get(r.name);
-  return { owner, ...(report ? { report } : {}) };
+  const report = currentReport(v.reports.get(owner.node)?.get(r.name), owner.epoch);
+  return { owner: owner.node, ...(report ? { report } : {}) };
+}
+
+/**
+ * The owner's report if it was made under the current ownership (its epoch).
+ * An older one is a leftover: a node cut off from the store while it stopped
+ * the group could not publish that, and the group may since have come back
+ * to it; until it reports again, the resource is not shown as it was then.
+ */
+function currentReport(report: ResourceReport | undefined, epoch: number): ResourceReport | undefined {
+  return report?.epoch === epoch ? report : undefined;
 }
 
 function resourceView(v: CachedView, r: ResourceConfig): ResourceView {
@@ -574,7 +584,8 @@ class EventFeed implements Subscription {
   private closed = false;
   /** The process's live configuration view (changes in place as the watch delivers). */
   private state!: ConfigState;
-  private readonly owners = new Map<string, string>();
+  /** Owner node and epoch (the owner key's revision) by group. */
+  private readonly owners = new Map<string, { node: string; epoch: number }>();
   private readonly reports = new Map<string, Map<string, ResourceReport>>();
   private readonly groupStates = new Map<string, string>();
   private members = new Set<string>();
@@ -656,7 +667,7 @@ class EventFeed implements Subscription {
       this.emit({ type: 'nodeState', node: name, state: value === undefined ? (this.members.has(name) ? 'Up' : 'Down') : 'Paused', revision });
     } else if (kind === 'owners') {
       const owner = value === undefined ? undefined : decodeOwner(value);
-      if (owner) this.owners.set(name, owner.node);
+      if (owner) this.owners.set(name, { node: owner.node, epoch: revision });
       else this.owners.delete(name);
       if (live) this.groupChanged(name, revision, true);
     } else if (kind === 'moves' && live && value !== undefined) {
@@ -671,7 +682,7 @@ class EventFeed implements Subscription {
       m.set(resource, report);
       if (live) {
         this.emit({ type: 'resourceState', resource, group: report.group, node, state: report.state, stateSeq: revision, revision });
-        if (this.owners.get(report.group) === node) this.groupChanged(report.group, revision, false);
+        if (this.owners.get(report.group)?.node === node) this.groupChanged(report.group, revision, false);
       }
     }
   }
@@ -679,7 +690,7 @@ class EventFeed implements Subscription {
   private groupState(group: string): string {
     const owner = this.owners.get(group);
     const names = this.state.resourcesIn(group).map((r) => r.name);
-    const states = names.map((n) => (owner ? this.reports.get(owner)?.get(n)?.state : undefined) ?? 'Offline');
+    const states = names.map((n) => (owner ? currentReport(this.reports.get(owner.node)?.get(n), owner.epoch)?.state : undefined) ?? 'Offline');
     return deriveGroupState(states);
   }
 
@@ -687,7 +698,7 @@ class EventFeed implements Subscription {
     const state = this.groupState(group);
     if (!ownerChanged && this.groupStates.get(group) === state) return;
     this.groupStates.set(group, state);
-    const owner = this.owners.get(group);
+    const owner = this.owners.get(group)?.node;
     this.emit({ type: 'groupState', group, state: state as GroupView['state'], ...(owner ? { owner } : {}), revision });
   }
 
