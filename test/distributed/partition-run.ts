@@ -260,14 +260,22 @@ class Run {
     return this.watcher;
   }
 
-  /** Every node Up, every group Online, and etcd with a leader: a cycle starts from a whole cluster. */
+  /**
+   * Every node Up, every group Online with its process running on its owner
+   * (and nowhere else), and etcd with a leader: a cycle starts from a whole
+   * cluster. (The API alone can show a group Online for a moment after its
+   * owner fenced itself and could not yet write that it stopped.)
+   */
   async settled(when: string): Promise<void> {
-    await waitUntil(`every node Up and every group Online (${when})`, async () => {
+    await waitUntil(`every node Up and every group Online on its owner (${when})`, async () => {
       const api = this.api();
       const nodes = await api.listNodes();
       if (nodes.length !== NODES.length || nodes.some((n) => n.state !== 'Up')) return false;
       const groups = await api.listGroups();
-      return GROUPS.every((g) => groups.find((v) => v.name === g)?.state === 'Online');
+      return GROUPS.every((g) => {
+        const v = groups.find((x) => x.name === g);
+        return v?.state === 'Online' && this.watcher.nodesOf(g).join() === v.owner;
+      });
     }, recoverBoundMs);
     await waitUntil(`an etcd leader (${when})`, () => this.leaderNode(), recoverBoundMs);
   }
@@ -301,11 +309,10 @@ class Run {
     // A node that owns nothing is brought a group first, so every cycle measures a failover.
     const node = await this.withGroup(await this.target(kind), number);
     const owned = [...(await this.owners())].filter(([, o]) => o === node).map(([g]) => g);
-    const historyAtCut = this.watcher.history.length;
     const fencesBefore = this.fences();
+    const cutAt = Date.now();
     this.net.cut(this.at(node), method);
     this.cut.add(node);
-    const cutAt = Date.now();
     const failed = new Map<string, { to: string; ms: number }>();
     await waitUntil(`cycle ${number}: the groups of ${node} (${owned.join(', ')}) Online elsewhere after it was cut off`, async () => {
       for (const g of owned) {
@@ -323,15 +330,17 @@ class Run {
     const healedAt = Date.now();
     await this.settled(`after healing ${node} in cycle ${number}`);
     const recoverMs = Date.now() - healedAt;
+    const violationsBefore = this.orderViolations.length;
     const failovers = [...failed].map(([group, f]) => {
-      const order = this.stopToStart(group, node, f.to, historyAtCut);
+      const order = this.stopToStart(group, node, f.to, cutAt);
       return { group, ...f, stopToStartMs: order?.stopToStartMs, runningMs: order ? order.startedAt - cutAt : undefined };
     });
     this.log(
       `cycle ${number}: cut ${node} (${kind === 'leader' ? 'etcd leader' : 'not the leader'}) off by ${method === 'link' ? 'its link going down' : 'dropping its packets'}: ` +
         failovers.map((f) => `${f.group} -> ${f.to}, running in ${f.runningMs ?? '?'} ms, Online in ${f.ms} ms (stopped on ${node} ${f.stopToStartMs ?? '?'} ms before)`).join(', ') +
         `; ${othersFenced.length > 0 ? `${othersFenced.join(', ')} fenced too` : 'no other node fenced'}` +
-        `; healed, all Up and Online ${recoverMs} ms later; double runs so far ${this.watcher.violations.length}`,
+        `; healed, all Up and Online ${recoverMs} ms later; double runs so far ${this.watcher.violations.length}` +
+        this.orderViolations.slice(violationsBefore).map((v) => `; ORDER: ${v}`).join(''),
     );
     return { kind, method, node, failovers, othersFenced, recoverMs };
   }
@@ -358,23 +367,24 @@ class Run {
   }
 
   /**
-   * From the watcher's history since the cut: the first poll that saw the
+   * From the watcher's history: the first poll after the cut that saw the
    * group's process gone from the cut node, and the first that saw it on the
    * new owner. The first must come strictly first; else an order violation is
    * recorded (two in one poll cannot be ordered, so they count as one too).
    */
-  private stopToStart(group: string, cutNode: string, to: string, from: number): { stopToStartMs: number; startedAt: number } | undefined {
+  private stopToStart(group: string, cutNode: string, to: string, cutAt: number): { stopToStartMs: number; startedAt: number } | undefined {
     const history = this.watcher.history;
-    const before = history[from - 1]?.groups[group] ?? [];
+    const at = (ms: number | undefined): string => (ms === undefined ? 'never' : `+${ms - cutAt} ms`);
+    const before = history.filter((s) => s.atMs < cutAt).at(-1)?.groups[group] ?? [];
     if (!before.includes(cutNode)) {
-      this.orderViolations.push(`${group}: its process was not seen on ${cutNode} when it was cut off`);
+      this.orderViolations.push(`${group}: its process was not seen on ${cutNode} when it was cut off (seen on ${before.join(', ') || 'no node'})`);
       return undefined;
     }
-    const after = history.slice(from);
+    const after = history.filter((s) => s.atMs >= cutAt);
     const stopped = after.find((s) => !(s.groups[group] ?? []).includes(cutNode))?.atMs;
     const started = after.find((s) => (s.groups[group] ?? []).includes(to))?.atMs;
     if (stopped === undefined || started === undefined || !(stopped < started)) {
-      this.orderViolations.push(`${group}: stopped on ${cutNode} at ${stopped ?? 'never'}, started on ${to} at ${started ?? 'never'}`);
+      this.orderViolations.push(`${group}: stopped on ${cutNode} at ${at(stopped)}, started on ${to} at ${at(started)} after the cut`);
       return undefined;
     }
     return { stopToStartMs: started - stopped, startedAt: started };
@@ -399,7 +409,7 @@ class Run {
     this.log(
       `slow link (${slowLink.rate}, ${slowLink.queueMs} ms queue, ${slowLink.lossPercent}% loss each way) on ${node} (etcd leader) for ${holdMs} ms: ` +
         `${moved.length > 0 ? `${moved.join(', ')} moved away` : `its groups (${ownedBefore.join(', ')}) stayed`}; ` +
-        `${fenced.length > 0 ? `${fenced.join(', ')} fenced themselves` : 'no node fenced itself'}; all Up and Online ${recoverMs} ms after the heal; double runs so far ${this.watcher.violations.length}`,
+        `${fenced.length > 0 ? `fenced: ${fenced.join(', ')}` : 'no node fenced itself'}; all Up and Online ${recoverMs} ms after the heal; double runs so far ${this.watcher.violations.length}`,
     );
     return { node, heldMs: holdMs, moved, fenced, recoverMs };
   }
