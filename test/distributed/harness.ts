@@ -100,6 +100,11 @@ export async function startTestCluster(names: readonly string[], options: TestCl
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'failover-'));
   const agents = new Map<string, AgentProcess>();
   const everStarted: ChildProcess[] = [];
+  // Agents never outlive this process, even if it exits without close() (a test that timed out, an uncaught error).
+  const killAll = (): void => {
+    for (const p of everStarted) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
+  };
+  process.once('exit', killAll);
 
   const start = async (name: string): Promise<AgentProcess> => {
     const args = [
@@ -203,6 +208,7 @@ export async function startTestCluster(names: readonly string[], options: TestCl
       }
     },
     async close() {
+      process.off('exit', killAll);
       for (const p of everStarted) {
         if (p.exitCode === null && p.signalCode === null) {
           p.kill('SIGCONT');

@@ -99,8 +99,9 @@ export interface PartitionReport {
 }
 
 /**
- * Which etcd endpoints each agent is given: `all` three (as docs/distributed.md
- * tells operators), or only its `local` member's.
+ * Which etcd endpoints each agent is given: only its `local` member's (as
+ * docs/distributed.md recommends), or `all` three (which does not cope with
+ * a silent cut; kept to show it).
  */
 export type AgentEtcd = 'all' | 'local';
 
@@ -161,8 +162,8 @@ export async function runPartitions(o: PartitionRunOptions): Promise<PartitionRe
     );
 
     const run = new Run(c, star, etcd, at, log);
+    cleanups.push(() => run.stopWatching());
     const watcher = await run.setUp();
-    cleanups.push(() => watcher.stop());
     const writer = run.startDatabaseWriter();
     cleanups.push(() => writer.stop());
 
@@ -213,6 +214,7 @@ class Run {
   private readonly cut = new Set<string>();
   private readonly clients = new Map<string, ClusterApi>();
   private watcher!: ProcessWatcher;
+  private watching: ProcessWatcher | undefined;
   private next = 0;
 
   constructor(
@@ -244,7 +246,7 @@ class Run {
 
   async setUp(): Promise<ProcessWatcher> {
     const writerJs = await bundleFencedWriter(this.c.dataDir);
-    this.watcher = await watchResourceProcesses(this.tag, 10);
+    this.watcher = this.watching = await watchResourceProcesses(this.tag, 10);
     const api = this.api();
     await api.registryCreateKey(databaseKey);
     for (const [i, g] of GROUPS.entries()) {
@@ -258,6 +260,10 @@ class Run {
     for (const g of GROUPS) await api.onlineGroup(g);
     await this.settled('the start');
     return this.watcher;
+  }
+
+  async stopWatching(): Promise<void> {
+    await this.watching?.stop();
   }
 
   /**

@@ -177,6 +177,8 @@ export function createNetnsStar(tag: string, count: number): NetnsStar {
     run('tc', args(ports[i]!));
   };
   remove(); // leftovers of a killed run with the same pid
+  // Also gone if this process exits without calling remove() (a test that timed out, an uncaught error).
+  process.once('exit', remove);
   try {
     ip(['link', 'add', bridge, 'type', 'bridge']);
     ip(['addr', 'add', `${hostAddress}/24`, 'dev', bridge]);
@@ -192,6 +194,7 @@ export function createNetnsStar(tag: string, count: number): NetnsStar {
     }
   } catch (e) {
     remove();
+    process.off('exit', remove);
     throw e;
   }
   return {
@@ -214,6 +217,9 @@ export function createNetnsStar(tag: string, count: number): NetnsStar {
       tcBothWays(i, (dev) => ['qdisc', 'replace', 'dev', dev, 'root', 'tbf', 'rate', link.rate, 'burst', String(slowBurstBytes), 'latency', `${link.queueMs}ms`]);
       if (link.lossPercent > 0) nft(i, dropRuleset('slowlink', `numgen random mod 100 < ${link.lossPercent} drop`));
     },
-    remove,
+    remove() {
+      remove();
+      process.off('exit', remove);
+    },
   };
 }
