@@ -4,6 +4,7 @@ import { BatchCommandError, ClusterDatabase, type DatabaseEvent } from '../../sr
 import { KEY_DEPTH_MAX, KEY_NAME_LENGTH_MAX, VALUE_DATA_BYTES_MAX, VALUE_NAME_LENGTH_MAX } from '../../src/database/limits.ts';
 import type { Store, Txn, TxnResult } from '../../src/store/store.ts';
 import { dump, memoryStore, refusedUnchanged, rejectsWith } from './helpers.ts';
+import { storeWith } from '../support/store-with.ts';
 
 async function fresh(): Promise<{ store: Store; db: ClusterDatabase }> {
   const store = await memoryStore();
@@ -359,19 +360,13 @@ describe('watch', () => {
 /** A store that runs `interfere` once, just before the first transaction it forwards. */
 function interfering(store: Store, interfere: () => Promise<void>): Store {
   let pending = true;
-  return new Proxy(store, {
-    get(target, prop, receiver) {
-      if (prop === 'txn') {
-        return async (txn: Txn): Promise<TxnResult> => {
-          if (pending) {
-            pending = false;
-            await interfere();
-          }
-          return target.txn(txn);
-        };
+  return storeWith(store, {
+    txn: async (txn: Txn): Promise<TxnResult> => {
+      if (pending) {
+        pending = false;
+        await interfere();
       }
-      const v = Reflect.get(target, prop, receiver);
-      return typeof v === 'function' ? v.bind(target) : v;
+      return store.txn(txn);
     },
   });
 }

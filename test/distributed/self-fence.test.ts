@@ -7,10 +7,12 @@ import assert from 'node:assert/strict';
 import { VirtualClock } from '../../src/clock/virtual.ts';
 import { openEmbeddedStore } from '../../src/store/embedded.ts';
 import { StoreError, type Store } from '../../src/store/store.ts';
+import { storeWith } from '../support/store-with.ts';
 import { ClusterDatabase } from '../../src/database/registry.ts';
 import { ClusterConfigStore } from '../../src/database/config.ts';
 import { ClusterLogWriter } from '../../src/log/writer.ts';
-import { builtinResourceTypes } from '../../src/types/index.ts';
+import { builtinResourceTypes, type ResourceTypeRegistry } from '../../src/types/index.ts';
+import type { NodeConfig } from '../../src/model/objects.ts';
 import { NodeAgent } from '../../src/node/agent.ts';
 import { defaultAgentLimits } from '../../src/node/limits.ts';
 import { keys } from '../../src/node/keys.ts';
@@ -23,29 +25,29 @@ const STEP_MS = 10;
  */
 function withHangingRenewals(inner: Store): { store: Store; hang(on: boolean): void } {
   let hanging = false;
-  const store: Store = new Proxy(inner, {
-    get(target, prop, receiver) {
-      if (prop === 'keepAlive') return (lease: string) => (hanging ? new Promise<void>(() => {}) : target.keepAlive(lease));
-      if (prop === 'grantLease') {
-        return (ttl: number) => (hanging ? Promise.reject(new StoreError('unavailable', 'test: etcd unreachable')) : target.grantLease(ttl));
-      }
-      const v = Reflect.get(target, prop, receiver) as unknown;
-      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
-    },
+  const store = storeWith(inner, {
+    keepAlive: (lease) => (hanging ? new Promise<void>(() => {}) : inner.keepAlive(lease)),
+    grantLease: (ttl) => (hanging ? Promise.reject(new StoreError('unavailable', 'test: etcd unreachable')) : inner.grantLease(ttl)),
   });
   return { store, hang: (on) => (hanging = on) };
 }
 
-test('a node whose renewals go unconfirmed stops its resources before its lease can expire, then rejoins', async () => {
-  const clock = new VirtualClock(Date.UTC(2026, 10, 25, 9, 0, 0));
-  const inner = await openEmbeddedStore({ clock });
-  const { store, hang } = withHangingRenewals(inner);
+/** A one-node cluster's configuration: node n1, group G with one Dummy resource R. */
+async function oneNodeWithGroup(inner: Store): Promise<{ node: NodeConfig; types: ResourceTypeRegistry }> {
   const config = new ClusterConfigStore(new ClusterDatabase(inner));
   const node = await config.addNode('n1', 1);
   const types = builtinResourceTypes();
   for (const name of types.names()) await config.registerResourceType(types.get(name).descriptor);
   await config.createGroup('G');
   await config.createResource({ name: 'R', type: 'Dummy', group: 'G', parameters: { OpenReadsDatabase: 0 } });
+  return { node, types };
+}
+
+test('a node whose renewals go unconfirmed stops its resources before its lease can expire, then rejoins', async () => {
+  const clock = new VirtualClock(Date.UTC(2026, 10, 25, 9, 0, 0));
+  const inner = await openEmbeddedStore({ clock });
+  const { store, hang } = withHangingRenewals(inner);
+  const { node, types } = await oneNodeWithGroup(inner);
   const pets: Array<{ at: number; fireInMs: number }> = [];
   const log = new ClusterLogWriter({ pid: 1, clock, memoryLines: 2000 });
   const agent = new NodeAgent({ node, store, clock, types, log, watchdog: { pet: (fireInMs) => pets.push({ at: clock.now(), fireInMs }) } });
@@ -141,25 +143,14 @@ test('a renewal that hangs does not hold back the next ones: the node keeps its 
   const clock = new VirtualClock(Date.UTC(2026, 10, 25, 9, 0, 0));
   const inner = await openEmbeddedStore({ clock });
   let hangNext = 0;
-  const store: Store = new Proxy(inner, {
-    get(target, prop, receiver) {
-      if (prop === 'keepAlive') {
-        return (lease: string) => {
-          if (hangNext === 0) return target.keepAlive(lease);
-          hangNext--;
-          return new Promise<void>((_, reject) => clock.setTimer(5_000, () => reject(new StoreError('unavailable', 'test: deadline exceeded'))));
-        };
-      }
-      const v = Reflect.get(target, prop, receiver) as unknown;
-      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+  const store = storeWith(inner, {
+    keepAlive: (lease) => {
+      if (hangNext === 0) return inner.keepAlive(lease);
+      hangNext--;
+      return new Promise<void>((_, reject) => clock.setTimer(5_000, () => reject(new StoreError('unavailable', 'test: deadline exceeded'))));
     },
   });
-  const config = new ClusterConfigStore(new ClusterDatabase(inner));
-  const node = await config.addNode('n1', 1);
-  const types = builtinResourceTypes();
-  for (const name of types.names()) await config.registerResourceType(types.get(name).descriptor);
-  await config.createGroup('G');
-  await config.createResource({ name: 'R', type: 'Dummy', group: 'G', parameters: { OpenReadsDatabase: 0 } });
+  const { node, types } = await oneNodeWithGroup(inner);
   const log = new ClusterLogWriter({ pid: 1, clock, memoryLines: 2000 });
   const agent = new NodeAgent({ node, store, clock, types, log });
   try {

@@ -4,7 +4,8 @@ import { isUpState, resourceStatus } from '../../src/rcm/index.ts';
 import { startTestCluster, type TestCluster, STEP_MS } from './helpers.ts';
 import { VirtualClock } from '../../src/clock/virtual.ts';
 import { openEmbeddedStore } from '../../src/store/embedded.ts';
-import { StoreError, type Store } from '../../src/store/store.ts';
+import { StoreError } from '../../src/store/store.ts';
+import { storeWith } from '../support/store-with.ts';
 import { keys } from '../../src/node/keys.ts';
 
 /** Nodes on which some resource of the group is online or on its way (per each running agent's RCM). */
@@ -110,13 +111,9 @@ test('after every node lost its lease at once (etcd without a leader), one of th
   const inner = await openEmbeddedStore({ clock });
   let unreachable = false;
   // Renewals hang and new leases are refused while `unreachable`: what every agent sees while etcd elects a leader.
-  const store: Store = new Proxy(inner, {
-    get(target, prop, receiver) {
-      if (prop === 'keepAlive') return (lease: string) => (unreachable ? new Promise<void>(() => {}) : target.keepAlive(lease));
-      if (prop === 'grantLease') return (ttl: number) => (unreachable ? Promise.reject(new StoreError('unavailable', 'test: no leader')) : target.grantLease(ttl));
-      const v = Reflect.get(target, prop, receiver) as unknown;
-      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
-    },
+  const store = storeWith(inner, {
+    keepAlive: (lease) => (unreachable ? new Promise<void>(() => {}) : inner.keepAlive(lease)),
+    grantLease: (ttl) => (unreachable ? Promise.reject(new StoreError('unavailable', 'test: no leader')) : inner.grantLease(ttl)),
   });
   const t = await startTestCluster({ nodes: ['node1', 'node2', 'node3'], clock, store });
   try {

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { openEmbeddedStore } from '../../src/store/embedded.ts';
-import type { Store } from '../../src/store/store.ts';
+import { storeWith } from '../support/store-with.ts';
 import { NodeAgent } from '../../src/node/agent.ts';
 import { ClusterLogWriter } from '../../src/log/writer.ts';
 import { VirtualClock } from '../../src/clock/virtual.ts';
@@ -85,12 +85,8 @@ async function stallOneAgent(sharedMeter: boolean, stallMs: number): Promise<str
   const types = builtinResourceTypes();
   for (const name of types.names()) await config.registerResourceType(types.get(name).descriptor);
   const log = new ClusterLogWriter({ pid: 1, clock, memoryLines: 2000 });
-  const slowRenewals: Store = new Proxy(store, {
-    get(target, prop, receiver) {
-      if (prop === 'keepAlive') return (lease: string) => new Promise<void>((r) => clock.setTimer(renewalAnswerMs, r)).then(() => target.keepAlive(lease));
-      const v = Reflect.get(target, prop, receiver) as unknown;
-      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
-    },
+  const slowRenewals = storeWith(store, {
+    keepAlive: (lease) => new Promise<void>((r) => clock.setTimer(renewalAnswerMs, r)).then(() => store.keepAlive(lease)),
   });
   const agent = new NodeAgent({ node, store: slowRenewals, clock, types, log, ...(sharedMeter ? { processStalls: store.stalls } : {}) });
   try {
