@@ -5,9 +5,9 @@
 // (set by the agent that started them). Reports on stdout, one JSON object a
 // line: every instant a group has live processes on more than one node
 // ("violation"), each change of where groups run ("state", with the time of
-// the poll that saw it), and its poll
-// count and longest gap between polls ("stats", at least once a second and
-// when its stdin closes, after which it exits).
+// the poll that saw it), and its poll count and longest gap between polls
+// ("stats", at least once a second and when its stdin closes, after which it
+// exits).
 import { readdirSync, readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { guardedEnvironment } from '../../src/node/guarded-types.ts';

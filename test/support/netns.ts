@@ -1,7 +1,9 @@
 // Network namespaces a test creates for itself (root only): two namespaces
 // joined by a veth pair on a /24 of their own, standing in for two machines
-// on one LAN. Names carry this process's pid, so parallel test files never
-// collide; remove() deletes both (the veth pair goes with them).
+// on one LAN (createNetnsPair); or N namespaces on a bridge, machines on one
+// switch that a test can cut off or slow down (createNetnsStar). Names carry
+// this process's pid, so parallel test files never collide; remove()
+// deletes what was made (veth pairs go with their namespaces).
 import { spawnSync } from 'node:child_process';
 import { ensureDebianPackage, findExecutable } from '../../scripts/debian.ts';
 
