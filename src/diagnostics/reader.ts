@@ -3,10 +3,12 @@
 // nodes' logs (each entry is one node's file); its text may be UTF-8 or
 // UTF-16 LE/BE, with or without a byte order mark.
 //
-// Each file is read in chunks, decoded and split into lines. Every line is
-// scanned in place (line.ts); only the lines the pre-filter keeps - the ones
-// that can carry an event - are turned into records, so the many polling and
-// GUM lines of a real log cost a scan and nothing more. Lines that are not log
+// Each file is read in chunks and split into lines. A chunk of ASCII - most
+// of a real log - is scanned as bytes where it lies, without decoding it
+// (src/log/scan.ts); other text is decoded first. Only the lines the
+// pre-filter keeps - the ones that can carry an event - become strings and
+// records, so the many polling and GUM lines of a real log cost a scan and
+// nothing more. Lines that are not log
 // lines are counted: section text and the object tables of 2016+ files
 // (sections.ts) apart, they are "unparsed", and a file that is mostly
 // unparsed is reported as unreadable rather than healthy.
@@ -22,7 +24,8 @@ import type { Readable } from 'node:stream';
 import { TextDecoder } from 'node:util';
 import { createGunzip } from 'node:zlib';
 import { ClusterError } from '../model/errors.ts';
-import { newLineScan, recordOf, scanCanonical, scanLine, timeOf, type DiagRecord, type LineScan } from './line.ts';
+import { bytesAre, CodeUnits, componentIs, newLineScan, scanAny, timeOf, type LineScan } from '../log/scan.ts';
+import { recordOf, type DiagRecord } from './line.ts';
 import { SectionTable, sectionKind, sectionLimits, sectionName, type ClusterObject } from './sections.ts';
 
 /** Limits of the reader, with their units. */
@@ -100,22 +103,22 @@ export interface ReadOptions {
  * [CORE], `Starting ...` of [CS], `Online` of [API]). Polling and replication
  * chatter ([RES], [RHS], [GUM], [DM] at INFO/DBG) is dropped unread.
  */
-export function eventLine(s: string, scan: LineScan): boolean {
+export function eventLine(b: Uint8Array, scan: LineScan): boolean {
   const level = scan.level;
   if (level === undefined || level === 'ERR' || level === 'WARN') return true;
   if (scan.componentStart < 0) return true;
-  if (scan.channelStart >= 0 && !s.startsWith('Verbose', scan.channelStart)) return true;
-  const c = scan.componentStart;
+  if (scan.channelStart >= 0 && !bytesAre(b, scan.channelStart, scan.channelEnd, 'Verbose')) return true;
   const t = scan.textStart;
-  switch (s.charCodeAt(c)) {
+  const end = scan.end;
+  switch (b[scan.componentStart]) {
     case 82 /* R */:
-      return s.startsWith('RCM]', c) && rcmEventStart(s.charCodeAt(t));
+      return t < end && componentIs(b, scan, 'RCM') && rcmEventStart(b[t]!);
     case 78 /* N */:
-      return (s.startsWith('NM]', c) || s.startsWith('NODE]', c)) && s.startsWith('Node ', t);
+      return (componentIs(b, scan, 'NM') || componentIs(b, scan, 'NODE')) && bytesAre(b, t, end, 'Node ');
     case 67 /* C */:
-      return (s.startsWith('CS]', c) && s.startsWith('Starting ', t)) || (s.startsWith('CORE]', c) && s.startsWith('Node ', t));
+      return (componentIs(b, scan, 'CS') && bytesAre(b, t, end, 'Starting ')) || (componentIs(b, scan, 'CORE') && bytesAre(b, t, end, 'Node '));
     case 65 /* A */:
-      return s.startsWith('API]', c) && s.startsWith('Online', t);
+      return componentIs(b, scan, 'API') && bytesAre(b, t, end, 'Online');
     default:
       return false;
   }
@@ -183,15 +186,16 @@ export class LogFileReader {
   readonly stats: FileStats;
   private readonly chunks: AsyncIterator<Buffer>;
   private encodingKnown = false;
-  /** UTF-16 only: a streaming decoder (UTF-8 is decoded a chunk of whole lines at a time). */
+  /** UTF-16 only: a streaming decoder (UTF-8 is read a chunk of whole lines at a time). */
   private decoder: TextDecoder | undefined;
   /** UTF-8: the bytes of the last, unfinished line of the previous chunk. */
   private carryBytes: Buffer | undefined;
-  /** UTF-8: the line completed by the start of this chunk, decoded apart from the chunk's other lines. */
-  private head = '';
   private swapBytes = false;
   private odd: Buffer | undefined;
+  /** UTF-16: the text of the last, unfinished line of the previous chunk. */
   private carry = '';
+  /** Character codes of decoded text (UTF-16, or UTF-8 that is not ASCII), for the scanner. */
+  private readonly units = new CodeUnits();
   private lineNo = 0;
   private done = false;
   private readonly scan = newLineScan();
@@ -227,23 +231,18 @@ export class LogFileReader {
       await this.close();
       throw fileError(e, this.stats.file);
     }
-    let text: string;
+    const out: LogLine[] = [];
     if (next.done) {
-      text = this.decoder ? this.decoder.decode() : this.carryBytes ? this.carryBytes.toString('utf8') : '';
-      this.carryBytes = undefined;
       this.done = true;
       await this.close();
+      if (this.decoder) this.textLines(this.decoder.decode(), true, out);
+      else if (this.carryBytes) this.byteLines(this.carryBytes, 0, this.carryBytes.length, true, out);
+      this.carryBytes = undefined;
+      this.table?.end();
     } else {
       this.stats.bytes += next.value.length;
-      text = this.decode(next.value);
+      this.chunk(next.value, out);
     }
-    const out: LogLine[] = [];
-    if (this.head !== '') {
-      this.splitLines(this.head, false, out);
-      this.head = '';
-    }
-    this.splitLines(text, this.done, out);
-    if (this.done) this.table?.end();
     return out;
   }
 
@@ -252,7 +251,7 @@ export class LogFileReader {
     await this.closeSource().catch(() => undefined);
   }
 
-  private decode(bytes: Buffer): string {
+  private chunk(bytes: Buffer, out: LogLine[]): void {
     if (!this.encodingKnown) {
       this.encodingKnown = true;
       const { encoding, bomBytes } = detectEncoding(bytes);
@@ -264,7 +263,10 @@ export class LogFileReader {
         this.decoder = new TextDecoder('utf-16le', { ignoreBOM: true });
       }
     }
-    if (this.decoder === undefined) return this.decodeUtf8(bytes);
+    if (this.decoder === undefined) {
+      this.utf8Chunk(bytes, out);
+      return;
+    }
     if (this.swapBytes) {
       if (this.odd) {
         bytes = Buffer.concat([this.odd, bytes]);
@@ -276,38 +278,35 @@ export class LogFileReader {
       }
       bytes = Buffer.from(bytes).swap16();
     }
-    return this.decoder.decode(bytes, { stream: true });
+    this.textLines(this.decoder.decode(bytes, { stream: true }), false, out);
   }
 
   /**
    * The whole lines of a UTF-8 chunk; the unfinished last line waits for the
    * next chunk. Only that line's bytes are copied: the previous chunk's
-   * unfinished line and this chunk's first line are decoded together, the rest
-   * of the chunk on its own (as Latin-1 when it is ASCII, the common case).
+   * unfinished line and this chunk's first line are read together, the rest
+   * of the chunk where it lies.
    */
-  private decodeUtf8(bytes: Buffer): string {
-    let head = '';
+  private utf8Chunk(bytes: Buffer, out: LogLine[]): void {
+    let start = 0;
     if (this.carryBytes !== undefined) {
       const first = bytes.indexOf(10);
       if (first < 0) {
         this.carryBytes = Buffer.concat([this.carryBytes, bytes]);
         this.dropOverlongLine();
-        return '';
+        return;
       }
-      head = Buffer.concat([this.carryBytes, bytes.subarray(0, first + 1)]).toString('utf8');
+      const head = Buffer.concat([this.carryBytes, bytes.subarray(0, first + 1)]);
       this.carryBytes = undefined;
-      bytes = bytes.subarray(first + 1);
+      this.byteLines(head, 0, head.length, false, out);
+      start = first + 1;
     }
     const nl = bytes.lastIndexOf(10);
     if (nl + 1 < bytes.length) {
-      this.carryBytes = Buffer.from(bytes.subarray(nl + 1));
+      this.carryBytes = Buffer.from(bytes.subarray(Math.max(start, nl + 1)));
       this.dropOverlongLine();
     }
-    if (nl < 0) return head;
-    const body = bytes.subarray(0, nl + 1);
-    // The first line is split apart rather than prepended: a rope of the two is slower to scan.
-    this.head = head;
-    return isAscii(body) ? body.toString('latin1') : body.toString('utf8');
+    if (nl >= start) this.byteLines(bytes, start, nl + 1, false, out);
   }
 
   private dropOverlongLine(): void {
@@ -317,49 +316,80 @@ export class LogFileReader {
     this.carryBytes = undefined;
   }
 
-  private splitLines(chunk: string, last: boolean, out: LogLine[]): void {
-    const text = this.carry === '' ? chunk : this.carry + chunk;
+  /**
+   * UTF-8 lines in bytes[start, end). ASCII, the common case, is scanned as
+   * it lies, and only the lines kept are decoded; other text is decoded first.
+   */
+  private byteLines(bytes: Buffer, start: number, end: number, last: boolean, out: LogLine[]): void {
+    if (isAscii(bytes.subarray(start, end))) {
+      this.lines(bytes, start, end, undefined, last, out);
+    } else {
+      const text = bytes.toString('utf8', start, end);
+      this.lines(this.units.of(text), 0, text.length, text, last, out);
+    }
+  }
+
+  /** Decoded text (UTF-16): its whole lines; the unfinished last one waits for the next chunk. */
+  private textLines(chunk: string, last: boolean, out: LogLine[]): void {
+    let text = this.carry === '' ? chunk : this.carry + chunk;
+    this.carry = '';
+    if (!last) {
+      const nl = text.lastIndexOf('\n');
+      this.carry = text.slice(nl + 1);
+      text = text.slice(0, nl + 1);
+      if (this.carry.length > readerLimits.lineCharsMax) {
+        this.stats.lines++;
+        this.unparsed(this.carry, ++this.lineNo);
+        this.carry = '';
+      }
+    }
+    if (text !== '') this.lines(this.units.of(text), 0, text.length, text, last, out);
+  }
+
+  /**
+   * Reads the lines of b[start, end): codes of characters, one byte each. The
+   * lines' strings are sliced from `text` when the codes were made from it,
+   * else decoded from `b` (ASCII). Each line is its own string, so a line
+   * kept for a report keeps no chunk alive. Without `last`, the range ends
+   * with a line break.
+   */
+  private lines(b: Buffer, start: number, end: number, text: string | undefined, last: boolean, out: LogLine[]): void {
     const scan = this.scan;
     const stats = this.stats;
-    let pos = 0;
+    let pos = start;
     let lastLogLine = -1;
     let lastLogEnd = 0;
-    for (;;) {
-      let nl = text.indexOf('\n', pos);
-      if (nl < 0) {
-        if (!last || pos >= text.length) break;
-        nl = text.length;
+    while (pos < end) {
+      let nl = b.indexOf(10, pos);
+      if (nl < 0 || nl >= end) {
+        if (!last) break;
+        nl = end;
       }
       const lineNo = ++this.lineNo;
       stats.lines++;
-      if (scanCanonical(text, pos, nl, scan) || scanLine(text, pos, nl, scan)) {
+      if (scanAny(b, pos, nl, scan)) {
         stats.parsed++;
         lastLogLine = pos;
         lastLogEnd = nl;
         if (stats.firstTimeMs === undefined && scan.timeStart >= 0) {
-          const t = timeOf(text, scan);
+          const t = timeOf(b, scan);
           if (t !== undefined) stats.firstTimeMs = t + this.offsetMs();
         }
         if (scan.timeStart < 0) stats.timeless++;
-        if (eventLine(text, scan)) {
-          const record = recordOf(text, scan, this.offsetMs());
-          if (record) out.push({ record, node: stats.node, file: stats.file, lineNo, raw: text.slice(pos, scan.end) });
+        if (eventLine(b, scan)) {
+          const raw = text === undefined ? b.toString('latin1', pos, scan.end) : copyString(text.slice(pos - start, scan.end - start));
+          const record = recordOf(b, scan, raw, pos, this.offsetMs());
+          if (record) out.push({ record, node: stats.node, file: stats.file, lineNo, raw });
         }
       } else {
-        this.otherLine(text.slice(pos, nl).replace(/\r$/, ''), lineNo);
+        const line = text === undefined ? b.toString('latin1', pos, nl) : copyString(text.slice(pos - start, nl - start));
+        this.otherLine(line.replace(/\r$/, ''), lineNo);
       }
       pos = nl + 1;
     }
-    if (lastLogLine >= 0 && scanLine(text, lastLogLine, lastLogEnd, scan) && scan.timeStart >= 0) {
-      const t = timeOf(text, scan);
+    if (lastLogLine >= 0 && scanAny(b, lastLogLine, lastLogEnd, scan) && scan.timeStart >= 0) {
+      const t = timeOf(b, scan);
       if (t !== undefined) stats.lastTimeMs = t + this.offsetMs();
-    }
-    this.carry = pos >= text.length ? '' : text.slice(pos);
-    if (this.carry.length > readerLimits.lineCharsMax) {
-      this.lineNo++;
-      stats.lines++;
-      this.unparsed(this.carry, this.lineNo);
-      this.carry = '';
     }
   }
 

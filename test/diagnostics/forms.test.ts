@@ -6,7 +6,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, test } from 'node:test';
 import { analyzeLogs, unreadable } from '../../src/diagnostics/analyze.ts';
-import { newLineScan, parseClusterLine, recordOf, scanCanonical, scanLine } from '../../src/diagnostics/line.ts';
+import { parseClusterLine, recordOf } from '../../src/diagnostics/line.ts';
+import { CodeUnits, newLineScan, scanCanonical, scanLine } from '../../src/log/scan.ts';
 import { SectionTable, type ClusterObject } from '../../src/diagnostics/sections.ts';
 import type { TimelineEntry } from '../../src/diagnostics/timeline.ts';
 
@@ -166,12 +167,15 @@ test('the fast path for the common form reads every line exactly as the general 
   ];
   const fast = newLineScan();
   const general = newLineScan();
+  const units = new CodeUnits();
   let canonical = 0;
   for (const l of lines) {
-    assert.ok(scanLine(l, 0, l.length, general), l);
-    if (!scanCanonical(l, 0, l.length, fast)) continue;
+    const b = units.of(l);
+    assert.ok(scanLine(b, 0, l.length, general), l);
+    if (!scanCanonical(b, 0, l.length, fast)) continue;
     canonical++;
-    assert.deepEqual(recordOf(l, fast), recordOf(l, general), l);
+    assert.deepEqual(fast, general, l);
+    assert.deepEqual(recordOf(b, fast, l, 0), recordOf(b, general, l, 0), l);
   }
   assert.equal(canonical, 5, 'all but the placeholder take the fast path');
 });

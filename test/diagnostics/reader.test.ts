@@ -107,6 +107,28 @@ test('lines spanning chunk boundaries and multi-byte characters split across chu
   for (let i = 0; i < n; i += 997) assert.equal(got.lines[i]!.record.text, `リソース ${i} ${'é'.repeat(i % 7)}.`);
 });
 
+test('ASCII chunks read in place and a chunk with other characters read decoded give the same lines', async () => {
+  const file = path.join(dir, 'mixed.log');
+  const n = Math.ceil((readerLimits.chunkBytes * 2.5) / 80);
+  const textOf = (i: number): string => (i === Math.floor(n / 2) ? 'Res Clusterdatenträger 1: Online -> Failed \u4e5b' : `line ${i}`);
+  const lines: string[] = [];
+  // Every third line ends in CRLF.
+  for (let i = 0; i < n; i++) lines.push(line(i, textOf(i)) + (i % 3 === 0 ? '\r' : ''));
+  // The last line has no line break.
+  writeFileSync(file, lines.join('\n'));
+  const got = await readAll([{ path: file }]);
+  assert.equal(got.files[0]!.unparsed, 0);
+  assert.equal(got.files[0]!.lines, n);
+  assert.equal(got.lines.length, n);
+  for (let i = 0; i < n; i++) {
+    const l = got.lines[i]!;
+    assert.equal(l.lineNo, i + 1);
+    assert.equal(l.record.text, textOf(i));
+    assert.equal(l.raw, lines[i]!.replace(/\r$/, ''));
+    assert.equal(l.record.timeMs, t0 + i);
+  }
+});
+
 test('several files merge by time, keep their node, and timeless lines keep file order', async () => {
   mkdirSync(path.join(dir, 'node1'));
   mkdirSync(path.join(dir, 'node2'));
