@@ -6,7 +6,6 @@
 // end of the log come last, with how long they had lasted by then.
 
 import type { ClusterEvent } from './events.ts';
-import { copyString } from './reader.ts';
 import { occurrence } from './rules/common.ts';
 import type { Knowledge, Observed, Occurrence } from './types.ts';
 
@@ -201,7 +200,7 @@ export class TimelineStream {
     }
     const t = at.timeMs;
     if (t !== undefined && ((f.fromMs !== undefined && t < f.fromMs) || (f.toMs !== undefined && t > f.toMs))) return;
-    const entry: TimelineEntry = { at, object, kind: d.kind, text: d.text, line: copyString(line.raw) };
+    const entry: TimelineEntry = { at, object, kind: d.kind, text: d.text, line: line.raw };
     if (d.from !== undefined) entry.from = d.from;
     if (d.to !== undefined) entry.to = d.to;
     if (fromLastedMs !== undefined) entry.fromLastedMs = fromLastedMs;

@@ -1,7 +1,7 @@
 // Helpers the rules share: evidence from lines, findings from a rule's
 // declaration, and the tracking of failed opens that two rules need.
 
-import { copyString, type LogLine } from '../reader.ts';
+import type { LogLine } from '../reader.ts';
 import type { Dialect, Evidence, Finding, Knowledge, Observed, Occurrence, Rule } from '../types.ts';
 
 export function occurrence(line: LogLine): Occurrence {
@@ -17,9 +17,9 @@ export function toOccurrence(e: Occurrence): Occurrence {
   return o;
 }
 
-/** Evidence keeps a copy of the line, so the chunk it was read from can be freed. */
+/** Evidence of a line (its raw text is a string of its own: keeping it keeps no chunk of the file). */
 export function evidence(line: LogLine, note?: string): Evidence {
-  const e: Evidence = { ...occurrence(line), line: copyString(line.raw) };
+  const e: Evidence = { ...occurrence(line), line: line.raw };
   if (note !== undefined) e.note = note;
   return e;
 }
@@ -86,20 +86,34 @@ export function makeFinding(rule: Rule, parts: FindingParts): Finding {
 /** A repeated line, kept as first, last and count. */
 export class Repeated {
   first: Evidence | undefined;
-  last: Evidence | undefined;
   count = 0;
+  /** The last line after the first; made evidence only when asked for, as most repeats never are. */
+  private lastSeen: LogLine | Evidence | undefined;
+
   /** Adds a line, or evidence already taken from one. */
   add(line: LogLine | Evidence): void {
     this.count++;
-    const e = 'record' in line ? evidence(line) : line;
-    if (this.first === undefined) this.first = e;
-    else this.last = e;
+    if (this.first === undefined) this.first = 'record' in line ? evidence(line) : line;
+    else this.lastSeen = line;
   }
+
+  get last(): Evidence | undefined {
+    const l = this.lastSeen;
+    if (l !== undefined && 'record' in l) this.lastSeen = evidence(l);
+    return this.lastSeen as Evidence | undefined;
+  }
+
+  set last(e: Evidence | undefined) {
+    this.lastSeen = e;
+  }
+
   /** The first and (if different) last line, annotated with what they are. */
   lines(what: string): Evidence[] {
-    if (this.first === undefined) return [];
-    if (this.last === undefined) return [withNote(this.first, what)];
-    return [withNote(this.first, `first of ${this.count} ${what}`), withNote(this.last, `last of ${this.count} ${what}`)];
+    const first = this.first;
+    if (first === undefined) return [];
+    const last = this.last;
+    if (last === undefined) return [withNote(first, what)];
+    return [withNote(first, `first of ${this.count} ${what}`), withNote(last, `last of ${this.count} ${what}`)];
   }
 }
 
