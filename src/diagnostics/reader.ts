@@ -56,7 +56,10 @@ export interface LogLine {
   readonly file: string;
   /** 1-based line number in its file. */
   readonly lineNo: number;
-  /** The line as read (without line terminator). */
+  /**
+   * The line as read (without its line terminator). A string
+   * of its own, not a slice of a chunk: rules and timelines keep it as it is.
+   */
   readonly raw: string;
 }
 
@@ -512,14 +515,28 @@ async function openInput(input: LogInput, options: ReadOptions): Promise<LogFile
   return [new LogFileReader(fileChunks(handle), () => handle.close(), input.path, node, options)];
 }
 
-/** A plain file's bytes, a chunk at a time, in one reused buffer (each chunk is decoded before the next is read). */
+/**
+ * A plain file's bytes, a chunk at a time. Two buffers are reused in turn:
+ * while one chunk is scanned, the next is read into the other (each chunk is
+ * scanned before the one after next is read).
+ */
 async function* fileChunks(handle: FileHandle): AsyncGenerator<Buffer> {
-  const buffer = Buffer.allocUnsafe(readerLimits.chunkBytes);
+  const buffers = [Buffer.allocUnsafe(readerLimits.chunkBytes), Buffer.allocUnsafe(readerLimits.chunkBytes)] as const;
+  let turn = 0;
   let position = 0;
+  const readInto = (buffer: Buffer): Promise<{ bytesRead: number; buffer: Buffer }> => {
+    const read = handle.read(buffer, 0, buffer.length, position);
+    // Read ahead of the consumer, who may stop early; its error is seen when awaited.
+    read.catch(() => undefined);
+    return read;
+  };
+  let next = readInto(buffers[0]);
   for (;;) {
-    const { bytesRead } = await handle.read(buffer, 0, buffer.length, position);
+    const { bytesRead, buffer } = await next;
     if (bytesRead === 0) return;
     position += bytesRead;
+    turn ^= 1;
+    next = readInto(buffers[turn]!);
     yield buffer.subarray(0, bytesRead);
   }
 }
