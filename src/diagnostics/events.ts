@@ -51,13 +51,13 @@ function splitLastArg(args: string): [string, string] | undefined {
   return [args.slice(0, i).trim(), args.slice(i + 1).trim()];
 }
 
-const transitionPrefix = 'TransitionToState(';
-const reStateName = /^[A-Za-z]+$/;
+/** `TransitionToState(name) From-->To.`: the most common line a log has; the name may hold ") ". */
+const reTransition = /^TransitionToState\((.*)\) ([A-Za-z]+)-->([A-Za-z]+)\.?$/;
 const reResState = /^Res (.+?): ([A-Za-z]+) -> ([A-Za-z]+)/;
 const reGroupStateWsfc = /^rcm::RcmGroup::UpdateStateIfChanged: \((.+), ([A-Za-z]+) --> ([A-Za-z]+)\)/;
 const reGroupState = /^Group (.+): ([A-Za-z]+) -> ([A-Za-z]+)/;
-const reApi = /^rcm::RcmApi::(\w+): \((.*)\)\.?$/;
-const reRetry = /^rcm::RcmApi::(\w+): retrying: (.+), 5908\.?$/;
+/** An API call, `rcm::RcmApi::Name: (args)`, or its answer `rcm::RcmApi::Name: retrying: group, 5908.`: one expression for both, the most common lines after transitions. */
+const reApi = /^rcm::RcmApi::(\w+): (?:retrying: (.+), 5908\.?|\((.*)\)\.?)$/;
 const reGumCall = /^rcm::RcmGum::(\w+)\((.*)\)\.?$/;
 const reAboutToSucceed = /^move of group (.+) from (.+?)\((\d+)\) to (.+?)\((\d+)\) of type MoveType::(\w+)/;
 const reMovePhase = /^move of group (.+): phase (.+?)\.?$/;
@@ -114,16 +114,15 @@ function rcmEvent(text: string, level: string | undefined): ClusterEvent | undef
     }
     case 114 /* r */: {
       if (text.startsWith('rcm::RcmApi::')) {
-        const retry = reRetry.exec(text);
-        if (retry) return { type: 'groupMovingRetry', api: retry[1]!, group: retry[2]! };
         const m = reApi.exec(text);
         if (m) {
           const api = m[1]!;
+          if (m[2] !== undefined) return { type: 'groupMovingRetry', api, group: m[2] };
           if (api === 'MoveGroup') {
-            const args = splitLastArg(m[2]!);
+            const args = splitLastArg(m[3]!);
             if (args) return { type: 'moveRequest', group: args[0], target: args[1] };
           }
-          return { type: 'apiCall', api, target: m[2]! };
+          return { type: 'apiCall', api, target: m[3]! };
         }
       } else if (text.startsWith('rcm::RcmGum::')) {
         const m = reGumCall.exec(text);
@@ -215,16 +214,9 @@ function rcmEvent(text: string, level: string | undefined): ClusterEvent | undef
   return undefined;
 }
 
-/** `TransitionToState(name) From-->To.`, read by position: it is the most common line a log has. */
 function transition(text: string): ClusterEvent | undefined {
-  if (!text.startsWith(transitionPrefix)) return undefined;
-  const arrow = text.lastIndexOf('-->');
-  const close = arrow < 0 ? -1 : text.lastIndexOf(') ', arrow);
-  if (close < transitionPrefix.length) return undefined;
-  const from = text.slice(close + 2, arrow);
-  const to = text.charCodeAt(text.length - 1) === 46 /* . */ ? text.slice(arrow + 3, -1) : text.slice(arrow + 3);
-  if (!reStateName.test(from) || !reStateName.test(to)) return undefined;
-  return { type: 'resourceState', resource: text.slice(transitionPrefix.length, close), from, to };
+  const m = reTransition.exec(text);
+  return m ? { type: 'resourceState', resource: m[1]!, from: m[2]!, to: m[3]! } : undefined;
 }
 
 /** `HandleMonitorReply: ONLINERESOURCE for 'R', gen(8) result 5015/0.`: the resource is the quoted name, never the gen(N) number. */
