@@ -1,88 +1,46 @@
-// Diagnostics throughput and peak memory on a generated cluster log, beside
-// `grep -c` on the same file. Size: FAILOVER_BENCH_LOG_MB, or `--mb N` when run
-// directly (default 1024: the 1 GB the targets are stated for). The log is
-// written to the temp directory and deleted afterwards. `diagnose` and
-// `timeline` each run in a process of their own, so each peak RSS is its own.
-// Targets (issue 14): diagnose >= 200 MB/s and < 150 MB RSS; timeline < 200 MB RSS.
-// The machine is shared: CPU seconds are printed beside the wall-clock figures.
+// Diagnostics throughput and peak memory on a generated cluster log, measured
+// on the process users start: `node bin/failover.js log diagnose FILE` and
+// `log timeline FILE` (to /dev/null), from the build in dist/ (rebuilt first),
+// beside `grep -c` on the same file. Size: FAILOVER_BENCH_LOG_MB or `--mb N`
+// (default 1024: the 1 GB the targets are stated for); the log is written to
+// the temp directory and deleted afterwards. `--log FILE` (or
+// FAILOVER_BENCH_LOG) measures an existing log instead, `--runs N` (or
+// FAILOVER_BENCH_RUNS, default 3) repeats each measurement.
+// Targets (issue 14): diagnose >= 200 MB/s wall and < 150 MB RSS; timeline < 200 MB RSS.
+// The machine may be shared: every run prints the load average and the CPU
+// seconds per MB beside its wall-clock figure, and the summary gives the best
+// and the median run.
 
 import { spawnSync } from 'node:child_process';
-import { closeSync, createWriteStream, mkdtempSync, openSync, rmSync, statSync, writeSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { analyzeLogs } from '../src/diagnostics/analyze.ts';
-import { formatHeld, formatTimelineEntry } from '../src/diagnostics/report.ts';
-import { report } from './stats.ts';
+import { report, summary } from './stats.ts';
 
-const childEnv = 'FAILOVER_BENCH_DIAGNOSTICS_CHILD';
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const bin = path.join(root, 'bin', 'failover.js');
 const logMbDefault = 1024;
+const runsDefault = 3;
 const bytesPerMb = 1024 * 1024;
 const writeBlockBytes = 4 * bytesPerMb;
-/** Timeline output is written to /dev/null in pieces of about this many characters. */
-const timelineFlushChars = 1024 * 1024;
+/** Output of `log diagnose` kept for its checks (its report is a few kB). */
+const diagnoseOutputBytesMax = 16 * bytesPerMb;
+const targets = { diagnoseMbPerS: 200, diagnoseRssMb: 150, timelineRssMb: 200 };
+/** `log diagnose` exits 1 on the generated log (it holds a KB2893882 case); 0 or 1 on a given one. */
+const diagnoseExits = { generated: [1], given: [0, 1] } as const;
 
-interface ChildResult {
+/** Preloaded into the measured process: prints its CPU time and peak RSS on stderr as it exits. */
+const usageProbe = `data:text/javascript,${encodeURIComponent(
+  "process.on('exit', () => { const u = process.resourceUsage(); process.stderr.write(`\\nprocess-usage ${JSON.stringify({ cpuUs: u.userCPUTime + u.systemCPUTime, maxRssKb: u.maxRSS })}\\n`); });",
+)}`;
+
+interface Measured {
   ms: number;
   cpuMs: number;
   maxRssKb: number;
-  lines: number;
-  unparsed: number;
-  events: number;
-  findings: string[];
-  outputLines: number;
-}
-
-if (process.env[childEnv]) {
-  // Child: `diagnose FILE` or `timeline FILE`; reports time, CPU and peak memory as JSON.
-  const spec = process.env[childEnv]!;
-  const mode = spec.slice(0, spec.indexOf(':'));
-  const file = spec.slice(spec.indexOf(':') + 1);
-  const started = process.hrtime.bigint();
-  const cpu = process.cpuUsage();
-  let outputLines = 0;
-  let a;
-  if (mode === 'timeline') {
-    const out = openSync('/dev/null', 'w');
-    let parts: string[] = [];
-    let chars = 0;
-    const flush = (): void => {
-      writeSync(out, parts.join(''));
-      parts = [];
-      chars = 0;
-    };
-    a = await analyzeLogs([{ path: file }], {
-      rules: [],
-      timeline: {
-        onEntry: (e) => {
-          const text = formatTimelineEntry(e);
-          parts.push(text);
-          chars += text.length;
-          outputLines++;
-          if (chars >= timelineFlushChars) flush();
-        },
-      },
-    });
-    parts.push(formatHeld(a.held ?? []));
-    flush();
-    closeSync(out);
-  } else {
-    a = await analyzeLogs([{ path: file }]);
-  }
-  const ms = Number(process.hrtime.bigint() - started) / 1e6;
-  const used = process.cpuUsage(cpu);
-  const result: ChildResult = {
-    ms,
-    cpuMs: (used.user + used.system) / 1000,
-    maxRssKb: process.resourceUsage().maxRSS,
-    lines: a.totals.lines,
-    unparsed: a.totals.unparsed,
-    events: a.totals.events,
-    findings: a.findings.map((f) => f.ruleId),
-    outputLines,
-  };
-  process.stdout.write(JSON.stringify(result));
-  process.exit(0);
+  load: number;
+  stdout: string;
 }
 
 const pad2 = (n: number): string => (n < 10 ? `0${n}` : String(n));
@@ -167,55 +125,106 @@ async function generate(file: string, targetBytes: number): Promise<number> {
   return i;
 }
 
-function logMb(): number {
-  const i = process.argv.indexOf('--mb');
-  const text = i >= 0 ? process.argv[i + 1] : process.env.FAILOVER_BENCH_LOG_MB;
-  const mb = Number(text ?? logMbDefault);
-  if (!Number.isFinite(mb) || mb <= 0) throw new Error(`the log size (--mb or FAILOVER_BENCH_LOG_MB) must be a positive number of megabytes, got ${text}`);
-  return mb;
+function option(flag: string, env: string): string | undefined {
+  const i = process.argv.indexOf(flag);
+  return i >= 0 ? process.argv[i + 1] : process.env[env];
 }
 
-function runChild(mode: 'diagnose' | 'timeline', file: string): ChildResult {
-  const child = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url)], {
-    env: { ...process.env, [childEnv]: `${mode}:${file}` },
+function positive(text: string | undefined, fallback: number, what: string): number {
+  const n = Number(text ?? fallback);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`${what} must be a positive number, got ${text}`);
+  return n;
+}
+
+const load1 = (): number => os.loadavg()[0]!;
+
+/** One run of the failover command, as a user starts it; it must exit with one of `okCodes`. */
+function failover(args: readonly string[], okCodes: readonly number[], keepOutput: boolean): Measured {
+  const load = load1();
+  const started = performance.now();
+  const r = spawnSync(process.execPath, ['--import', usageProbe, bin, ...args], {
     encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: ['ignore', keepOutput ? 'pipe' : 'ignore', 'pipe'],
+    maxBuffer: diagnoseOutputBytesMax,
   });
-  if (child.status !== 0) throw new Error(`${mode} child failed with status ${child.status}`);
-  return JSON.parse(child.stdout) as ChildResult;
+  const ms = performance.now() - started;
+  if (r.status === null || !okCodes.includes(r.status)) throw new Error(`failover ${args.join(' ')} exited ${r.status}, expected ${okCodes.join(' or ')}: ${r.stderr}`);
+  if (/running the TypeScript sources/.test(r.stderr)) throw new Error('bin/failover.js did not run dist/ (is it current?)');
+  const usage = /process-usage (\{.*\})/.exec(r.stderr)?.[1];
+  if (usage === undefined) throw new Error(`failover ${args.join(' ')} did not report its CPU time and peak RSS`);
+  const u = JSON.parse(usage) as { cpuUs: number; maxRssKb: number };
+  return { ms, cpuMs: u.cpuUs / 1000, maxRssKb: u.maxRssKb, load, stdout: r.stdout ?? '' };
 }
 
-const mb = logMb();
-const dir = mkdtempSync(path.join(os.tmpdir(), 'failover-'));
+function grepCount(file: string): Measured {
+  const load = load1();
+  const started = performance.now();
+  const r = spawnSync('grep', ['-c', 'TransitionToState', file], { encoding: 'utf8' });
+  const ms = performance.now() - started;
+  if (r.status !== 0) throw new Error(`grep -c failed with status ${r.status}`);
+  return { ms, cpuMs: NaN, maxRssKb: NaN, load, stdout: r.stdout };
+}
+
+const fixed = (n: number, digits = 0): string => n.toFixed(digits);
+
+function runLine(what: string, i: number, sizeMb: number, m: Measured): void {
+  const cpu = Number.isNaN(m.cpuMs) ? '' : `, ${fixed(m.cpuMs / sizeMb, 2)} CPU ms/MB (${fixed(sizeMb / (m.cpuMs / 1000))} MB per CPU s)`;
+  const rss = Number.isNaN(m.maxRssKb) ? '' : `, peak RSS ${fixed(m.maxRssKb / 1024)} MB`;
+  report(`diagnostics: ${what} run ${i + 1}`, `${fixed(sizeMb / (m.ms / 1000))} MB/s wall${cpu}${rss}, load ${fixed(m.load, 2)}`);
+}
+
+/** Best and median wall throughput, median CPU per MB and the highest peak RSS of the runs. */
+function summarize(what: string, sizeMb: number, runs: Measured[], target?: { mbPerS?: number; rssMb?: number }): void {
+  const rates = summary(runs.map((m) => sizeMb / (m.ms / 1000)));
+  const loads = runs.map((m) => fixed(m.load, 1)).join(', ');
+  report(`diagnostics: ${what} wall best/median${target?.mbPerS ? ` (target >= ${target.mbPerS})` : ''}`, `${fixed(rates.max)} / ${fixed(rates.median)} MB/s (load ${loads})`);
+  if (!Number.isNaN(runs[0]!.cpuMs)) {
+    const cpu = runs.map((m) => m.cpuMs / sizeMb);
+    report(`diagnostics: ${what} CPU per MB best/median`, `${fixed(Math.min(...cpu), 2)} / ${fixed(summary(cpu).median, 2)} ms`);
+    report(`diagnostics: ${what} peak RSS, highest${target?.rssMb ? ` (target < ${target.rssMb})` : ''}`, Math.max(...runs.map((m) => m.maxRssKb)) / 1024, 'MB');
+  }
+}
+
+const runs = positive(option('--runs', 'FAILOVER_BENCH_RUNS'), runsDefault, 'the number of runs (--runs or FAILOVER_BENCH_RUNS)');
+const given = option('--log', 'FAILOVER_BENCH_LOG');
+const build = spawnSync(process.execPath, ['--import', 'tsx', path.join(root, 'scripts', 'build.ts')], { cwd: root, stdio: 'inherit' });
+if (build.status !== 0) throw new Error('the build failed');
+
+const dir = given === undefined ? mkdtempSync(path.join(os.tmpdir(), 'failover-')) : undefined;
 try {
-  const file = path.join(dir, 'node1_cluster.log');
-  const genStart = process.hrtime.bigint();
-  const lines = await generate(file, mb * bytesPerMb);
-  const genS = Number(process.hrtime.bigint() - genStart) / 1e9;
+  let file: string;
+  if (dir === undefined) {
+    file = given!;
+  } else {
+    const mb = positive(option('--mb', 'FAILOVER_BENCH_LOG_MB'), logMbDefault, 'the log size (--mb or FAILOVER_BENCH_LOG_MB)');
+    file = path.join(dir, 'node1_cluster.log');
+    const genStart = performance.now();
+    const lines = await generate(file, mb * bytesPerMb);
+    report('diagnostics: generated lines', lines);
+    report('diagnostics: generation time', (performance.now() - genStart) / 1000, 's');
+  }
   const sizeMb = statSync(file).size / bytesPerMb;
-  report('diagnostics: generated log', sizeMb, 'MB');
-  report('diagnostics: generated lines', lines);
-  report('diagnostics: generation time', genS, 's');
+  report('diagnostics: log size', sizeMb, 'MB');
 
-  const grepStart = process.hrtime.bigint();
-  const grep = spawnSync('grep', ['-c', 'TransitionToState', file], { encoding: 'utf8' });
-  const grepS = Number(process.hrtime.bigint() - grepStart) / 1e9;
-  if (grep.status !== 0) throw new Error(`grep -c failed with status ${grep.status}`);
-  report('diagnostics: grep -c TransitionToState (for comparison)', sizeMb / grepS, 'MB/s');
-
-  const d = runChild('diagnose', file);
-  report('diagnostics: lines read / unparsed', `${d.lines} / ${d.unparsed}`);
-  report('diagnostics: events extracted', d.events);
-  report('diagnostics: diagnose throughput (target >= 200)', sizeMb / (d.ms / 1000), 'MB/s');
-  report('diagnostics: diagnose throughput per CPU second', sizeMb / (d.cpuMs / 1000), 'MB/s');
-  report('diagnostics: diagnose peak RSS (target < 150)', d.maxRssKb / 1024, 'MB');
-  report('diagnostics: diagnose findings', d.findings.length === 0 ? 'none' : [...new Set(d.findings)].join(', '));
-
-  const t = runChild('timeline', file);
-  report('diagnostics: timeline entries written', t.outputLines);
-  report('diagnostics: timeline throughput', sizeMb / (t.ms / 1000), 'MB/s');
-  report('diagnostics: timeline throughput per CPU second', sizeMb / (t.cpuMs / 1000), 'MB/s');
-  report('diagnostics: timeline peak RSS (target < 200)', t.maxRssKb / 1024, 'MB');
+  const greps: Measured[] = [];
+  const diagnoses: Measured[] = [];
+  const timelines: Measured[] = [];
+  for (let i = 0; i < runs; i++) {
+    greps.push(grepCount(file));
+    runLine('grep -c', i, sizeMb, greps[i]!);
+    diagnoses.push(failover(['log', 'diagnose', file], dir === undefined ? diagnoseExits.given : diagnoseExits.generated, true));
+    runLine('diagnose', i, sizeMb, diagnoses[i]!);
+  }
+  const out = diagnoses[0]!.stdout;
+  report('diagnostics: diagnose read', /(\d+) lines, (\d+) parsed, (\d+) unparsed/.exec(out)?.[0] ?? '(no totals in the report)');
+  report('diagnostics: diagnose findings', [...out.matchAll(/^\d+\. \[[A-Z]+\] (\S+):/gm)].map((m) => m[1]).join(', ') || 'none');
+  for (let i = 0; i < runs; i++) {
+    timelines.push(failover(['log', 'timeline', file], [0], false));
+    runLine('timeline', i, sizeMb, timelines[i]!);
+  }
+  summarize('grep -c', sizeMb, greps);
+  summarize('diagnose', sizeMb, diagnoses, { mbPerS: targets.diagnoseMbPerS, rssMb: targets.diagnoseRssMb });
+  summarize('timeline', sizeMb, timelines, { rssMb: targets.timelineRssMb });
 } finally {
-  rmSync(dir, { recursive: true, force: true });
+  if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
 }
