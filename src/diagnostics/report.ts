@@ -5,9 +5,24 @@ import type { FileStats } from './reader.ts';
 import type { HeldState, TimelineEntry } from './timeline.ts';
 import type { Evidence, Finding } from './types.ts';
 
+// A timeline writes a time per entry, millions for a large log, in runs of the
+// same second: the text up to the second is made once per second.
+let cachedSecond = NaN;
+let cachedSecondText = '';
+
+/** `YYYY-MM-DD HH:MM:SS.mmm` (UTC). */
 export function formatTime(timeMs: number | undefined): string {
   if (timeMs === undefined) return '(time unknown)         ';
-  return new Date(timeMs).toISOString().replace('T', ' ').replace('Z', '');
+  const second = Math.floor(timeMs / 1000);
+  if (second !== cachedSecond) {
+    const iso = new Date(second * 1000).toISOString();
+    // Years outside 0000-9999 have a longer form: written whole, not cached.
+    if (iso.length !== 24) return new Date(timeMs).toISOString().replace('T', ' ').replace('Z', '');
+    cachedSecond = second;
+    cachedSecondText = `${iso.slice(0, 10)} ${iso.slice(11, 19)}`;
+  }
+  const ms = timeMs - second * 1000;
+  return `${cachedSecondText}.${ms < 10 ? '00' : ms < 100 ? '0' : ''}${ms}`;
 }
 
 export function formatDuration(ms: number): string {

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { analyzeText } from '../../src/diagnostics/analyze.ts';
 import { extractEvent } from '../../src/diagnostics/events.ts';
+import { formatTime } from '../../src/diagnostics/report.ts';
 import { parseLine } from '../../src/log/format.ts';
 import type { HeldState, TimelineEntry, TimelineFilter } from '../../src/diagnostics/timeline.ts';
 
@@ -83,4 +84,14 @@ test('timeline: entries in time order with how long the state they end had laste
   const window = run({ fromMs: Date.UTC(2026, 0, 1, 0, 1, 0, 500), toMs: Date.UTC(2026, 0, 1, 0, 1, 2) });
   assert.deepEqual(window.entries.map((e) => [e.object.name, e.to, e.fromLastedMs]), [['DB', 'Offline', 750]]);
   assert.deepEqual(window.held.map((h) => [h.object.name, h.state, h.durationMs]), [['DB', 'Offline', 1000]]);
+});
+
+test('times are written as UTC to the millisecond, in and across seconds, before 1970 and after 9999', () => {
+  const iso = (t: number): string => new Date(t).toISOString().replace('T', ' ').replace('Z', '');
+  const t0 = Date.UTC(2013, 9, 9, 1, 12, 5);
+  for (const t of [t0, t0 + 7, t0 + 42, t0 + 999, t0 + 1000, t0 + 1001, t0 - 1, 0, -1, -1001, Date.UTC(10000, 0, 1, 0, 0, 0, 5), t0 + 86_400_000]) {
+    assert.equal(formatTime(t), iso(t), String(t));
+  }
+  assert.equal(formatTime(t0 + 5), '2013-10-09 01:12:05.005');
+  assert.equal(formatTime(undefined), '(time unknown)         ');
 });
