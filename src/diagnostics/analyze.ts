@@ -37,10 +37,17 @@ export interface Analysis {
   held?: HeldState[];
 }
 
+/**
+ * Threads per node whose last resource request is remembered. Thread ids churn
+ * over a long log; a request is answered on its thread within moments, so the
+ * threads that made the oldest requests are forgotten first.
+ */
+export const requestThreadsPerNodeMax = 4096;
+
 /** Knowledge learned from the log as it is read: group membership, node names, states, requests per thread. */
 export class LearnedKnowledge implements Knowledge {
   private readonly groups = new Map<string, string>();
-  /** The last resource request per node and thread. */
+  /** The last resource request per node and thread, the least recent thread first. */
   private readonly requests = new Map<string, Map<number | undefined, Observed>>();
   private readonly nodeNames = new Map<string, string>();
   private failoverLines = 0;
@@ -78,7 +85,10 @@ export class LearnedKnowledge implements Knowledge {
         if (e.api.endsWith('Resource')) {
           let onNode = this.requests.get(o.line.node);
           if (!onNode) this.requests.set(o.line.node, (onNode = new Map()));
-          onNode.set(o.line.record.tid, o);
+          const tid = o.line.record.tid;
+          // Deleted first, so that the thread moves to the end of the map's order.
+          if (!onNode.delete(tid) && onNode.size >= requestThreadsPerNodeMax) onNode.delete(onNode.keys().next().value);
+          onNode.set(tid, o);
         }
         break;
       case 'groupMovingRetry': {

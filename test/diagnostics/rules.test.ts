@@ -4,7 +4,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { VirtualClock } from '../../src/clock/virtual.ts';
-import { analyzeLogs, analyzeText, type Analysis } from '../../src/diagnostics/analyze.ts';
+import { analyzeLogs, analyzeText, LearnedKnowledge, requestThreadsPerNodeMax, type Analysis } from '../../src/diagnostics/analyze.ts';
+import type { LogLine } from '../../src/diagnostics/reader.ts';
 import { ClusterLogWriter } from '../../src/log/writer.ts';
 import { messages, type LogMessage } from '../../src/model/messages.ts';
 
@@ -360,4 +361,19 @@ test("KB2893882 with both nodes' logs: the source's normal offline does not eras
     { path: path.join(dir2008, 'EXMBX01_cluster.log'), node: 'EXMBX02' },
   ]);
   assert.deepEqual(ids(swapped), []);
+});
+
+test('requests are remembered for a bounded number of threads per node, the least recently used forgotten first', () => {
+  const k = new LearnedKnowledge();
+  const lineOn = (tid: number): LogLine => ({ record: { tid, component: 'RCM', text: '' }, node: 'n1', file: 'f', lineNo: tid, raw: '' });
+  const request = (tid: number): void => k.learn({ event: { type: 'apiCall', api: 'OnlineResource', target: `R${tid}` }, line: lineOn(tid) });
+  request(0);
+  for (let tid = 1; tid < requestThreadsPerNodeMax; tid++) request(tid);
+  request(0); // thread 0 is used again: thread 1 is now the least recent
+  request(requestThreadsPerNodeMax);
+  assert.equal(k.requestOnThread(lineOn(1)), undefined);
+  for (const tid of [0, 2, requestThreadsPerNodeMax - 1, requestThreadsPerNodeMax]) {
+    const r = k.requestOnThread(lineOn(tid));
+    assert.ok(r && r.event.type === 'apiCall' && r.event.target === `R${tid}`, `thread ${tid}`);
+  }
 });
