@@ -39,15 +39,17 @@ export interface Analysis {
 
 /**
  * Threads per node whose last resource request is remembered. Thread ids churn
- * over a long log; a request is answered on its thread within moments, so the
- * threads that made the oldest requests are forgotten first.
+ * over a long log, and a request is answered on its thread within moments: at
+ * the limit, the thread first seen longest ago is forgotten. (Moving a thread
+ * to the end of the map at each request - deleting and setting it again - made
+ * the map churn: 15% more CPU and 15 MB more memory on a 256 MB log.)
  */
 export const requestThreadsPerNodeMax = 4096;
 
 /** Knowledge learned from the log as it is read: group membership, node names, states, requests per thread. */
 export class LearnedKnowledge implements Knowledge {
   private readonly groups = new Map<string, string>();
-  /** The last resource request per node and thread, the least recent thread first. */
+  /** The last resource request per node and thread, in the order the threads were first seen. */
   private readonly requests = new Map<string, Map<number | undefined, Observed>>();
   private readonly nodeNames = new Map<string, string>();
   private failoverLines = 0;
@@ -86,8 +88,7 @@ export class LearnedKnowledge implements Knowledge {
           let onNode = this.requests.get(o.line.node);
           if (!onNode) this.requests.set(o.line.node, (onNode = new Map()));
           const tid = o.line.record.tid;
-          // Deleted first, so that the thread moves to the end of the map's order.
-          if (!onNode.delete(tid) && onNode.size >= requestThreadsPerNodeMax) onNode.delete(onNode.keys().next().value);
+          if (onNode.size >= requestThreadsPerNodeMax && !onNode.has(tid)) onNode.delete(onNode.keys().next().value);
           onNode.set(tid, o);
         }
         break;

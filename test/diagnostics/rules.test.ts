@@ -363,16 +363,17 @@ test("KB2893882 with both nodes' logs: the source's normal offline does not eras
   assert.deepEqual(ids(swapped), []);
 });
 
-test('requests are remembered for a bounded number of threads per node, the least recently used forgotten first', () => {
+test('requests are remembered for a bounded number of threads per node, the thread first seen longest ago forgotten first', () => {
   const k = new LearnedKnowledge();
   const lineOn = (tid: number): LogLine => ({ record: { tid, component: 'RCM', text: '' }, node: 'n1', file: 'f', lineNo: tid, raw: '' });
-  const request = (tid: number): void => k.learn({ event: { type: 'apiCall', api: 'OnlineResource', target: `R${tid}` }, line: lineOn(tid) });
-  request(0);
-  for (let tid = 1; tid < requestThreadsPerNodeMax; tid++) request(tid);
-  request(0); // thread 0 is used again: thread 1 is now the least recent
+  const request = (tid: number, target = `R${tid}`): void => k.learn({ event: { type: 'apiCall', api: 'OnlineResource', target }, line: lineOn(tid) });
+  for (let tid = 0; tid < requestThreadsPerNodeMax; tid++) request(tid);
+  request(1, 'again'); // a thread already known keeps its place
   request(requestThreadsPerNodeMax);
-  assert.equal(k.requestOnThread(lineOn(1)), undefined);
-  for (const tid of [0, 2, requestThreadsPerNodeMax - 1, requestThreadsPerNodeMax]) {
+  assert.equal(k.requestOnThread(lineOn(0)), undefined);
+  const again = k.requestOnThread(lineOn(1));
+  assert.ok(again && again.event.type === 'apiCall' && again.event.target === 'again');
+  for (const tid of [2, requestThreadsPerNodeMax - 1, requestThreadsPerNodeMax]) {
     const r = k.requestOnThread(lineOn(tid));
     assert.ok(r && r.event.type === 'apiCall' && r.event.target === `R${tid}`, `thread ${tid}`);
   }
