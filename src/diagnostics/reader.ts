@@ -24,7 +24,7 @@ import type { Readable } from 'node:stream';
 import { TextDecoder } from 'node:util';
 import { createGunzip } from 'node:zlib';
 import { ClusterError } from '../model/errors.ts';
-import { bytesAre, CodeUnits, componentIs, newLineScan, scanAny, timeOf, type LineScan } from '../log/scan.ts';
+import { bytesAre, CodeUnits, componentIs, isBlank, newLineScan, scanAny, timeOf, type LineScan } from '../log/scan.ts';
 import { recordOf, type DiagRecord } from './line.ts';
 import { SectionTable, sectionKind, sectionLimits, sectionName, type ClusterObject } from './sections.ts';
 
@@ -180,6 +180,12 @@ function fileError(e: unknown, path: string): ClusterError {
   return new ClusterError('ERROR_INVALID_DATA', detail);
 }
 
+/** The first byte in b[from, to) beyond ASCII, or `to`. */
+function firstHighByte(b: Uint8Array, from: number, to: number): number {
+  for (let i = from; i < to; i++) if (b[i]! >= 0x80) return i;
+  return to;
+}
+
 /** The header of a 2016+ file says whether its times are UTC or local, and the offset. */
 const reOffset = /time zone offset of this machine is (-?\d+) minutes/i;
 const reLocalTime = /logs were generated using local time/i;
@@ -320,16 +326,15 @@ export class LogFileReader {
   }
 
   /**
-   * UTF-8 lines in bytes[start, end). ASCII, the common case, is scanned as
-   * it lies, and only the lines kept are decoded; other text is decoded first.
+   * UTF-8 lines in bytes[start, end), scanned where they lie. A kept line is
+   * decoded on its own: as Latin-1 when it is ASCII (most of a real log), else
+   * as UTF-8. Only a line whose prefix is not ASCII (no-break spaces copied
+   * from a web page, a component named in another script) is decoded before
+   * it is scanned. (Decoding whole chunks that were not ASCII cost several
+   * times the rest of the reading.)
    */
   private byteLines(bytes: Buffer, start: number, end: number, last: boolean, out: LogLine[]): void {
-    if (isAscii(bytes.subarray(start, end))) {
-      this.lines(bytes, start, end, undefined, last, out);
-    } else {
-      const text = bytes.toString('utf8', start, end);
-      this.lines(this.units.of(text), 0, text.length, text, last, out);
-    }
+    this.lines(bytes, start, end, undefined, last, out, !isAscii(bytes.subarray(start, end)));
   }
 
   /** Decoded text (UTF-16): its whole lines; the unfinished last one waits for the next chunk. */
@@ -350,13 +355,13 @@ export class LogFileReader {
   }
 
   /**
-   * Reads the lines of b[start, end): codes of characters, one byte each. The
-   * lines' strings are sliced from `text` when the codes were made from it,
-   * else decoded from `b` (ASCII). Each line is its own string, so a line
-   * kept for a report keeps no chunk alive. Without `last`, the range ends
-   * with a line break.
+   * Reads the lines of b[start, end): UTF-8 bytes (`text` undefined; `mixed`
+   * when some are not ASCII), or the character codes of `text`, one byte each,
+   * which the lines' strings are then sliced from. Each kept line is a string
+   * of its own, so a line kept for a report keeps no chunk alive. Without
+   * `last`, the range ends with a line break.
    */
-  private lines(b: Buffer, start: number, end: number, text: string | undefined, last: boolean, out: LogLine[]): void {
+  private lines(b: Buffer, start: number, end: number, text: string | undefined, last: boolean, out: LogLine[], mixed = false): void {
     const scan = this.scan;
     const stats = this.stats;
     let pos = start;
@@ -370,19 +375,25 @@ export class LogFileReader {
       }
       const lineNo = ++this.lineNo;
       stats.lines++;
-      if (scanAny(b, pos, nl, scan)) {
-        stats.parsed++;
+      // The line's first byte beyond ASCII, or its end.
+      const high = mixed ? firstHighByte(b, pos, nl) : nl;
+      if (scanAny(b, pos, nl, scan) && (high === nl || (high >= scan.textStart && scan.componentStart >= 0))) {
+        this.logLine(b, pos, nl, text, start, high, lineNo, out);
         lastLogLine = pos;
         lastLogEnd = nl;
-        if (stats.firstTimeMs === undefined && scan.timeStart >= 0) {
-          const t = timeOf(b, scan);
-          if (t !== undefined) stats.firstTimeMs = t + this.offsetMs();
-        }
-        if (scan.timeStart < 0) stats.timeless++;
-        if (eventLine(b, scan)) {
-          const raw = text === undefined ? b.toString('latin1', pos, scan.end) : copyString(text.slice(pos - start, scan.end - start));
-          const record = recordOf(b, scan, raw, pos, this.offsetMs());
-          if (record) out.push({ record, node: stats.node, file: stats.file, lineNo, raw });
+      } else if (high < nl) {
+        // Not ASCII before its text: decoded first, and read from its characters.
+        const line = b.toString('utf8', pos, nl);
+        const codes = this.units.of(line);
+        if (scanAny(codes, 0, line.length, scan)) {
+          this.logLine(codes, 0, line.length, line, 0, line.length, lineNo, out);
+          const t = timeOf(codes, scan);
+          if (t !== undefined) {
+            stats.lastTimeMs = t + this.offsetMs();
+            lastLogLine = -1;
+          }
+        } else {
+          this.otherLine(line.replace(/\r$/, ''), lineNo);
         }
       } else {
         const line = text === undefined ? b.toString('latin1', pos, nl) : copyString(text.slice(pos - start, nl - start));
@@ -394,6 +405,39 @@ export class LogFileReader {
       const t = timeOf(b, scan);
       if (t !== undefined) stats.lastTimeMs = t + this.offsetMs();
     }
+  }
+
+  /**
+   * A log line, just scanned: counted, and made a record when the pre-filter
+   * keeps it. `high` is its first byte beyond ASCII (after the prefix), or its
+   * end; `text` with `textStart` as in `lines`.
+   */
+  private logLine(b: Uint8Array, pos: number, nl: number, text: string | undefined, textStart: number, high: number, lineNo: number, out: LogLine[]): void {
+    const scan = this.scan;
+    const stats = this.stats;
+    stats.parsed++;
+    if (stats.firstTimeMs === undefined && scan.timeStart >= 0) {
+      const t = timeOf(b, scan);
+      if (t !== undefined) stats.firstTimeMs = t + this.offsetMs();
+    }
+    if (scan.timeStart < 0) stats.timeless++;
+    if (!eventLine(b, scan)) return;
+    let raw: string;
+    if (text !== undefined) {
+      raw = copyString(text.slice(pos - textStart, scan.end - textStart));
+    } else if (high === nl) {
+      raw = (b as Buffer).toString('latin1', pos, scan.end);
+    } else {
+      // UTF-8 text after an ASCII prefix: its end is found among the characters (the scan's is a byte position).
+      const line = (b as Buffer).toString('utf8', pos, nl);
+      const textFrom = scan.textStart - pos;
+      let e = line.length;
+      while (e > textFrom && isBlank(line.charCodeAt(e - 1))) e--;
+      raw = line.slice(0, e);
+      scan.end = pos + e;
+    }
+    const record = recordOf(b, scan, raw, pos, this.offsetMs());
+    if (record) out.push({ record, node: stats.node, file: stats.file, lineNo, raw });
   }
 
   private offsetMs(): number {

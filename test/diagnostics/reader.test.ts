@@ -127,6 +127,34 @@ test('ASCII chunks read in place and a chunk with other characters read decoded 
     assert.equal(l.raw, lines[i]!.replace(/\r$/, ''));
     assert.equal(l.record.timeMs, t0 + i);
   }
+  // Among ASCII lines: no-break spaces in a prefix (copied from a web page), text ending in 'à' and a no-break
+  // space, and a last line without a line break that is not ASCII.
+  const short = path.join(dir, 'short.log');
+  const nbsp = '\u00a0';
+  writeFileSync(
+    short,
+    [
+      line(0, 'first'),
+      `00000001.00000002::2024/01/01-00:00:00.001${nbsp}ERR${nbsp} [RHS] x y`,
+      `${line(2, 'voilà')}${nbsp}\r`,
+      `00000001.00000002::2024/01/01-00:00:00.003 WARN${nbsp}[RCM] level, no-break space, component`,
+      line(4, 'Clusterdatenträger'),
+    ].join('\n'),
+  );
+  const got2 = await readAll([{ path: short }]);
+  assert.equal(got2.files[0]!.unparsed, 0);
+  assert.deepEqual(
+    got2.lines.map((l) => [l.lineNo, l.record.level, l.record.component, l.record.text, l.record.timeMs! - t0]),
+    [
+      [1, 'WARN', 'RCM', 'first', 0],
+      [2, 'ERR', 'RHS', 'x y', 1],
+      [3, 'WARN', 'RCM', 'voilà', 2],
+      [4, 'WARN', 'RCM', 'level, no-break space, component', 3],
+      [5, 'WARN', 'RCM', 'Clusterdatenträger', 4],
+    ],
+  );
+  assert.equal(got2.lines[2]!.raw, line(2, 'voilà'));
+  assert.equal(got2.files[0]!.lastTimeMs, t0 + 4);
 });
 
 test('several files merge by time, keep their node, and timeless lines keep file order', async () => {
