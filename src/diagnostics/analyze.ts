@@ -3,7 +3,7 @@
 // takes lines one at a time (the simulator and tests feed it directly);
 // `analyzeLogs` streams files through it.
 
-import { extractEvent } from './events.ts';
+import { extractEvent, type ClusterEventType } from './events.ts';
 import { parseClusterLine } from './line.ts';
 import { readLogs, type FileStats, type ListedObject, type LogInput, type LogLine } from './reader.ts';
 import { remediesFor } from './rules/common.ts';
@@ -137,6 +137,8 @@ export class Analyzer {
   readonly knowledge = new LearnedKnowledge();
   private readonly rules: readonly Rule[];
   private readonly matchers: RuleMatcher[];
+  /** The matchers of each event type: most events concern one or two rules, and no rule sees the others. */
+  private readonly routes = new Map<ClusterEventType, RuleMatcher[]>();
   private readonly timeline: TimelineStream | undefined;
   private events = 0;
   private firstTimeMs: number | undefined;
@@ -145,6 +147,13 @@ export class Analyzer {
   constructor(options: AnalyzeOptions = {}) {
     this.rules = options.rules ?? knownIssueRules;
     this.matchers = this.rules.map((r) => r.start(this.knowledge));
+    this.rules.forEach((rule, i) => {
+      for (const type of new Set(rule.events)) {
+        let matchers = this.routes.get(type);
+        if (!matchers) this.routes.set(type, (matchers = []));
+        matchers.push(this.matchers[i]!);
+      }
+    });
     if (options.timeline) this.timeline = new TimelineStream(this.knowledge, options.timeline.filter ?? {}, options.timeline.onEntry);
   }
 
@@ -159,7 +168,8 @@ export class Analyzer {
     this.events++;
     const o: Observed = { event, line };
     this.knowledge.learn(o);
-    for (const m of this.matchers) m.observe(o);
+    const matchers = this.routes.get(event.type);
+    if (matchers !== undefined) for (const m of matchers) m.observe(o);
     this.timeline?.observe(o);
   }
 

@@ -1,6 +1,6 @@
 // Shapes shared by the analyzer, the timelines and the known-issue rules.
 
-import type { ClusterEvent } from './events.ts';
+import type { ClusterEvent, ClusterEventType } from './events.ts';
 import type { LogLine } from './reader.ts';
 
 /** Where and when something was logged. timeMs is undefined for the KB placeholder prefix. */
@@ -52,6 +52,9 @@ export interface Observed {
   line: LogLine;
 }
 
+/** The events of the types T. */
+export type EventOf<T extends ClusterEventType> = Extract<ClusterEvent, { type: T }>;
+
 /** What the analyzer has learned so far, shared by all rules. */
 export interface Knowledge {
   /** The group a resource belongs to, when the log has said so (section tables, CreateResource, answers on a request's thread). */
@@ -67,7 +70,12 @@ export interface Knowledge {
   requestOnThread(line: LogLine): Observed | undefined;
 }
 
-/** One analysis run of a rule: sees every event in time order, then reports. */
+/**
+ * One analysis run of a rule: sees the events of its rule's types in time
+ * order, then reports. A matcher declares the event it observes as
+ * EventOf<its rule's types> (the analyzer shows it no other), so that a test
+ * for a type its rule does not list does not compile.
+ */
 export interface RuleMatcher {
   observe(o: Observed): void;
   findings(): Finding[];
@@ -84,5 +92,7 @@ export interface Rule {
   readonly explanation: string;
   /** What to do, per dialect: WSFC's tools for WSFC logs, failover's CLI for failover's logs. */
   readonly remedies: Readonly<Record<Dialect, readonly Remedy[]>>;
+  /** The event types its matcher observes: the analyzer shows it those and no other (most events concern one or two rules). */
+  readonly events: readonly ClusterEventType[];
   start(knowledge: Knowledge): RuleMatcher;
 }

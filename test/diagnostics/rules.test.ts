@@ -1,11 +1,13 @@
 // Every known-issue rule on a log where it must fire and on a near miss where it must not.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { VirtualClock } from '../../src/clock/virtual.ts';
 import { analyzeLogs, analyzeText, LearnedKnowledge, requestThreadsPerNodeMax, type Analysis } from '../../src/diagnostics/analyze.ts';
-import type { LogLine } from '../../src/diagnostics/reader.ts';
+import { extractEvent, type ClusterEventType } from '../../src/diagnostics/events.ts';
+import { readLogs, type LogLine } from '../../src/diagnostics/reader.ts';
+import { knownIssueRules } from '../../src/diagnostics/rules/index.ts';
 import { ClusterLogWriter } from '../../src/log/writer.ts';
 import { messages, type LogMessage } from '../../src/model/messages.ts';
 
@@ -377,4 +379,25 @@ test('requests are remembered for a bounded number of threads per node, the thre
     const r = k.requestOnThread(lineOn(tid));
     assert.ok(r && r.event.type === 'apiCall' && r.event.target === `R${tid}`, `thread ${tid}`);
   }
+});
+
+test('each rule, shown only the event types it lists, finds on every fixture what it finds when shown every event', async () => {
+  const files = readdirSync(fixtures)
+    .map((name) => path.join(fixtures, name))
+    .filter((file) => statSync(file).isFile() && !file.endsWith('.md'));
+  let found = 0;
+  for (const file of files) {
+    const types = new Set<ClusterEventType>();
+    for await (const batch of (await readLogs([{ path: file }])).batches) {
+      for (const line of batch) {
+        const e = extractEvent(line.record);
+        if (e) types.add(e.type);
+      }
+    }
+    const everyEvent = knownIssueRules.map((r) => ({ ...r, events: [...types] }));
+    const routed = await analyzeLogs([{ path: file }]);
+    assert.deepEqual(routed.findings, (await analyzeLogs([{ path: file }], { rules: everyEvent })).findings, file);
+    found += routed.findings.length;
+  }
+  assert.ok(found >= 10, `the fixtures have findings (${found})`);
 });

@@ -2,7 +2,8 @@
 // declaration, and the tracking of failed opens that two rules need.
 
 import type { LogLine } from '../reader.ts';
-import type { Dialect, Evidence, Finding, Knowledge, Observed, Occurrence, Rule } from '../types.ts';
+import type { ClusterEvent, ClusterEventType } from '../events.ts';
+import type { Dialect, EventOf, Evidence, Finding, Knowledge, Occurrence, Rule } from '../types.ts';
 
 export function occurrence(line: LogLine): Occurrence {
   const o: Occurrence = { node: line.node, file: line.file, lineNo: line.lineNo };
@@ -138,6 +139,15 @@ export interface OpenFailure {
   apiOnlineAfter?: Evidence;
 }
 
+/** The events OpenTracker reads: a rule that keeps one lists them among its own. */
+export const openTrackerEvents = ['entryPointError', 'openRetry', 'resourceState', 'serviceStart', 'apiOnline'] as const;
+const openTrackerTypes: ReadonlySet<ClusterEventType> = new Set(openTrackerEvents);
+
+/** True for an event OpenTracker reads. */
+export function forOpenTracker(e: ClusterEvent): e is EventOf<(typeof openTrackerEvents)[number]> {
+  return openTrackerTypes.has(e.type);
+}
+
 /**
  * Resources whose Open failed and that have not opened since, per node: each
  * node runs its own copy of every resource, so one node's normal transitions
@@ -152,7 +162,7 @@ export class OpenTracker {
   private readonly failures = new Map<string, Map<string, OpenFailure>>();
   private count = 0;
 
-  observe({ event, line }: Observed): void {
+  observe(event: EventOf<(typeof openTrackerEvents)[number]>, line: LogLine): void {
     switch (event.type) {
       case 'entryPointError':
         if (event.entryPoint === 'Open') {

@@ -5,7 +5,8 @@
 // reported just before (the root cause more often than not: a disk, a
 // service, a network path) are part of the evidence.
 
-import type { Evidence, Finding, Observed, Rule, RuleMatcher } from '../types.ts';
+import type { LogLine } from '../reader.ts';
+import type { EventOf, Evidence, Finding, Rule, RuleMatcher } from '../types.ts';
 import { evidence, makeFinding, Repeated, sortEvidence, timeText, withNote } from './common.ts';
 
 /** Errors of the resource this long before its first timed-out call count as the root cause. */
@@ -22,6 +23,9 @@ interface Hung {
   separateMonitor?: Evidence;
   rootCause: Evidence[];
 }
+
+const deadlockEvents = ['entryPointError', 'callFailed', 'callTimedOut', 'resourceState', 'separateMonitor'] as const;
+type Seen = { event: EventOf<(typeof deadlockEvents)[number]>; line: LogLine };
 
 export const resourceDeadlock: Rule = {
   id: 'RESOURCE-DEADLOCK',
@@ -43,6 +47,7 @@ export const resourceDeadlock: Rule = {
       'Check its time-outs: `failover resource show {resource}`; raise them only if the operation legitimately takes that long: `failover resource set "{resource}" DeadlockTimeout=<ms> PendingTimeout=<ms>`.',
     ],
   },
+  events: deadlockEvents,
   start(): RuleMatcher {
     return new DeadlockMatcher();
   },
@@ -63,7 +68,7 @@ class DeadlockMatcher implements RuleMatcher {
     return h;
   }
 
-  observe({ event, line }: Observed): void {
+  observe({ event, line }: Seen): void {
     switch (event.type) {
       case 'entryPointError':
       case 'callFailed': {

@@ -10,8 +10,8 @@
 // never stuck) or when the retries ended with the move.
 
 import type { LogLine } from '../reader.ts';
-import type { Evidence, Finding, Knowledge, Observed, Rule, RuleMatcher } from '../types.ts';
-import { evidence, makeFinding, openFailureEvidence, OpenTracker, Repeated, sortEvidence, timeText, withNote, type OpenFailure } from './common.ts';
+import type { EventOf, Evidence, Finding, Knowledge, Rule, RuleMatcher } from '../types.ts';
+import { evidence, forOpenTracker, makeFinding, openFailureEvidence, OpenTracker, openTrackerEvents, Repeated, sortEvidence, timeText, withNote, type OpenFailure } from './common.ts';
 
 /** Fewer 5908 answers than this are an ordinary moment of a move, not a stuck one. */
 export const stuckRetriesMin = 3;
@@ -29,6 +29,19 @@ interface ActiveMove {
   retries: Repeated;
   onlineRequest?: Evidence;
 }
+
+const kbEvents = [
+  ...openTrackerEvents,
+  'moveRequest',
+  'moveOperation',
+  'moveAboutToSucceed',
+  'groupMovingRetry',
+  'moveCompleted',
+  'moveFailed',
+  'moveReturned',
+  'groupState',
+  'resourceState',
+] as const;
 
 export const kb2893882: Rule = {
   id: 'KB2893882',
@@ -51,6 +64,7 @@ export const kb2893882: Rule = {
       'Then move the group again: `failover group move {group} --to {node}`.',
     ],
   },
+  events: kbEvents,
   start(knowledge: Knowledge): RuleMatcher {
     return new Kb2893882Matcher(knowledge);
   },
@@ -68,9 +82,8 @@ class Kb2893882Matcher implements RuleMatcher {
 
   constructor(private readonly knowledge: Knowledge) {}
 
-  observe(o: Observed): void {
-    this.opens.observe(o);
-    const { event, line } = o;
+  observe({ event, line }: { event: EventOf<(typeof kbEvents)[number]>; line: LogLine }): void {
+    if (forOpenTracker(event)) this.opens.observe(event, line);
     switch (event.type) {
       case 'moveRequest':
         this.startMove(event.group, event.target, line, true);

@@ -4,8 +4,13 @@
 // HealthCheckTimeout, the availability group resource fails and the group
 // fails over or goes to RESOLVING.
 
-import type { Finding, Knowledge, Observed, Rule, RuleMatcher } from '../types.ts';
+import type { LogLine } from '../reader.ts';
+import type { EventOf, Finding, Knowledge, Rule, RuleMatcher } from '../types.ts';
 import { makeFinding, Repeated, sortEvidence, timeText } from './common.ts';
+
+const leaseEvents = ['leaseTimeout'] as const;
+type LeaseEvent = (typeof leaseEvents)[number];
+type Seen = { event: EventOf<LeaseEvent>; line: LogLine };
 
 export const leaseTimeout: Rule = {
   id: 'LEASE-TIMEOUT',
@@ -23,6 +28,7 @@ export const leaseTimeout: Rule = {
     ],
     failover: ['Check the resource\'s time-outs and its host node\'s load: `failover resource show {resource}`.'],
   },
+  events: leaseEvents,
   start(knowledge: Knowledge): RuleMatcher {
     return new LeaseMatcher(knowledge);
   },
@@ -33,7 +39,7 @@ class LeaseMatcher implements RuleMatcher {
 
   constructor(private readonly knowledge: Knowledge) {}
 
-  observe({ event, line }: Observed): void {
+  observe({ event, line }: Seen): void {
     if (event.type !== 'leaseTimeout') return;
     const key = `${line.node}\u0000${event.resource}`;
     let s = this.seen.get(key);

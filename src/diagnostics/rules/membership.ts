@@ -3,8 +3,11 @@
 // ERROR_CLUSTER_NO_QUORUM: every node stops its groups until enough votes are
 // back), and the witness that gives the tie-breaking vote failed.
 
-import type { Evidence, Finding, Knowledge, Observed, Rule, RuleMatcher } from '../types.ts';
+import type { LogLine } from '../reader.ts';
+import type { EventOf, Evidence, Finding, Knowledge, Rule, RuleMatcher } from '../types.ts';
 import { evidence, makeFinding, Repeated, sortEvidence, timeText, withNote } from './common.ts';
+
+const nodeDownEvents = ['nodeState', 'communicationLost'] as const;
 
 export const nodeDown: Rule = {
   id: 'NODE-DOWN',
@@ -25,6 +28,7 @@ export const nodeDown: Rule = {
       'When it is healthy again, start it and move its groups back if they should run there: `failover group move <group> --to {node}`.',
     ],
   },
+  events: nodeDownEvents,
   start(knowledge: Knowledge): RuleMatcher {
     return new NodeDownMatcher(knowledge);
   },
@@ -48,7 +52,7 @@ class NodeDownMatcher implements RuleMatcher {
     return n;
   }
 
-  observe({ event, line }: Observed): void {
+  observe({ event, line }: { event: EventOf<(typeof nodeDownEvents)[number]>; line: LogLine }): void {
     if (event.type === 'nodeState') {
       const key = event.nodeId ?? event.node;
       if (event.state === 'Down') {
@@ -128,6 +132,8 @@ function mergeTrouble(into: NodeTrouble, from: NodeTrouble): void {
 /** Node-down lines kept as context for a quorum loss. */
 const quorumContextDownsMax = 3;
 
+const quorumLostEvents = ['quorumLost', 'nodeState', 'communicationLost'] as const;
+
 export const quorumLost: Rule = {
   id: 'QUORUM-LOST',
   title: 'Cluster lost quorum (5925)',
@@ -146,6 +152,7 @@ export const quorumLost: Rule = {
       'Check the cluster: `failover status`.',
     ],
   },
+  events: quorumLostEvents,
   start(): RuleMatcher {
     return new QuorumMatcher();
   },
@@ -155,7 +162,7 @@ class QuorumMatcher implements RuleMatcher {
   private readonly lost = new Repeated();
   private readonly downsBefore: Evidence[] = [];
 
-  observe({ event, line }: Observed): void {
+  observe({ event, line }: { event: EventOf<(typeof quorumLostEvents)[number]>; line: LogLine }): void {
     if (event.type === 'quorumLost') this.lost.add(line);
     else if ((event.type === 'nodeState' && event.state === 'Down') || event.type === 'communicationLost') {
       if (this.lost.count > 0) return;
@@ -182,6 +189,8 @@ class QuorumMatcher implements RuleMatcher {
 
 const reWitnessText = /witness|arbitrate for the file share/i;
 
+const witnessFailedEvents = ['entryPointError', 'resourceState'] as const;
+
 export const witnessFailed: Rule = {
   id: 'WITNESS-FAILED',
   title: 'Quorum witness failed',
@@ -196,6 +205,7 @@ export const witnessFailed: Rule = {
     ],
     failover: ['failover keeps quorum in its store (etcd): check the store members with `failover status`.'],
   },
+  events: witnessFailedEvents,
   start(): RuleMatcher {
     return new WitnessMatcher();
   },
@@ -210,7 +220,7 @@ class WitnessMatcher implements RuleMatcher {
     return w;
   }
 
-  observe({ event, line }: Observed): void {
+  observe({ event, line }: { event: EventOf<(typeof witnessFailedEvents)[number]>; line: LogLine }): void {
     if (event.type === 'entryPointError' && (reWitnessText.test(event.resourceType) || reWitnessText.test(event.resource) || reWitnessText.test(event.detail))) {
       const w = this.witness(event.resource, line.node);
       w.errors.add(line);

@@ -5,8 +5,11 @@
 // writing `move of group G to N(id) failed: resource R: ...`. The rule fires
 // when R is a resource whose Open failed and that had not opened since.
 
-import type { Evidence, Finding, Observed, Rule, RuleMatcher } from '../types.ts';
-import { evidence, makeFinding, openFailureEvidence, OpenTracker, sortEvidence, timeText, withNote } from './common.ts';
+import type { LogLine } from '../reader.ts';
+import type { EventOf, Evidence, Finding, Rule, RuleMatcher } from '../types.ts';
+import { evidence, forOpenTracker, makeFinding, openFailureEvidence, OpenTracker, openTrackerEvents, sortEvidence, timeText, withNote } from './common.ts';
+
+const moveFailedOpenEvents = [...openTrackerEvents, 'moveRequest', 'moveReturned', 'moveFailed'] as const;
 
 export const moveFailedOpen: Rule = {
   id: 'MOVE-FAILED-OPEN',
@@ -27,6 +30,7 @@ export const moveFailedOpen: Rule = {
       'Then move the group again: `Move-ClusterGroup -Name "{group}" -Node {node}`.',
     ],
   },
+  events: moveFailedOpenEvents,
   start(): RuleMatcher {
     return new MoveFailedOpenMatcher();
   },
@@ -37,9 +41,8 @@ class MoveFailedOpenMatcher implements RuleMatcher {
   private readonly requests = new Map<string, Evidence>();
   private readonly out: Finding[] = [];
 
-  observe(o: Observed): void {
-    this.opens.observe(o);
-    const { event, line } = o;
+  observe({ event, line }: { event: EventOf<(typeof moveFailedOpenEvents)[number]>; line: LogLine }): void {
+    if (forOpenTracker(event)) this.opens.observe(event, line);
     if (event.type === 'moveRequest') {
       this.requests.set(event.group, evidence(line));
     } else if (event.type === 'moveReturned') {

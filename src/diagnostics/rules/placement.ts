@@ -5,11 +5,15 @@
 // missing disk), that error is the cause, and the advice is to fix it, not to
 // change possible owners.
 
-import type { Evidence, Finding, Knowledge, Observed, Rule, RuleMatcher } from '../types.ts';
+import type { LogLine } from '../reader.ts';
+import type { EventOf, Evidence, Finding, Knowledge, Rule, RuleMatcher } from '../types.ts';
 import { evidence, makeFinding, Repeated, sortEvidence, timeText } from './common.ts';
 
 /** Errors of a resource kept as the possible cause of a later refusal (the most recent ones). */
 const precedingErrorsMax = 2;
+
+const cannotHostEvents = ['entryPointError', 'callFailed', 'cannotHost'] as const;
+type Seen = { event: EventOf<(typeof cannotHostEvents)[number]>; line: LogLine };
 
 export const cannotHost: Rule = {
   id: 'CANNOT-HOST',
@@ -31,6 +35,7 @@ export const cannotHost: Rule = {
       'Otherwise move the group to a node that is a possible owner of every resource in it: `failover group move <group> --to <node>`.',
     ],
   },
+  events: cannotHostEvents,
   start(knowledge: Knowledge): RuleMatcher {
     return new CannotHostMatcher(knowledge);
   },
@@ -51,7 +56,7 @@ class CannotHostMatcher implements RuleMatcher {
 
   constructor(private readonly knowledge: Knowledge) {}
 
-  observe({ event, line }: Observed): void {
+  observe({ event, line }: Seen): void {
     if (event.type === 'entryPointError' || event.type === 'callFailed') {
       let list = this.errors.get(event.resource);
       if (!list) this.errors.set(event.resource, (list = []));

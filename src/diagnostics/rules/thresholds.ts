@@ -11,11 +11,14 @@
 //   group G, failoverCount N, failoverThresholdSetting T, ...` (2012 and
 //   later; `failover threshold T` before).
 
-import type { Evidence, Finding, Knowledge, Observed, Rule, RuleMatcher } from '../types.ts';
+import type { LogLine } from '../reader.ts';
+import type { EventOf, Evidence, Finding, Knowledge, Rule, RuleMatcher } from '../types.ts';
 import { evidence, makeFinding, Repeated, sortEvidence, timeText, withNote } from './common.ts';
 
 /** A failover of the resource's group this long after its last failure is the failover that failure caused. */
 export const restartFailoverWindowMs = 5 * 60_000;
+
+const restartThresholdEvents = ['resourceFailureCount', 'restartScheduled', 'resourceState', 'restartThresholdExceeded', 'moveAboutToSucceed', 'moveCompleted', 'moveRequest'] as const;
 
 export const restartThreshold: Rule = {
   id: 'RESTART-THRESHOLD',
@@ -36,6 +39,7 @@ export const restartThreshold: Rule = {
       'Once fixed, move {group} back if it should run on {node}: `failover group move {group} --to {node}`.',
     ],
   },
+  events: restartThresholdEvents,
   start(knowledge: Knowledge): RuleMatcher {
     return new RestartThresholdMatcher(knowledge);
   },
@@ -66,7 +70,7 @@ class RestartThresholdMatcher implements RuleMatcher {
 
   constructor(private readonly knowledge: Knowledge) {}
 
-  observe({ event, line }: Observed): void {
+  observe({ event, line }: { event: EventOf<(typeof restartThresholdEvents)[number]>; line: LogLine }): void {
     switch (event.type) {
       case 'resourceFailureCount': {
         let f = this.failing.get(event.resource);
@@ -115,7 +119,7 @@ class RestartThresholdMatcher implements RuleMatcher {
   }
 
   /** WSFC: a failover of a group whose resource just failed without a restart since its last failure. */
-  private failedOver(group: string, line: Observed['line'], to: string): void {
+  private failedOver(group: string, line: LogLine, to: string): void {
     for (const [resource, f] of this.failing) {
       if (this.knowledge.groupOf(resource) !== group || f.failures.count === 0) continue;
       const t = line.record.timeMs;
@@ -137,7 +141,7 @@ class RestartThresholdMatcher implements RuleMatcher {
     }
   }
 
-  private noteFailover(group: string, line: Observed['line'], to: string): void {
+  private noteFailover(group: string, line: LogLine, to: string): void {
     const e = this.exhausted.find((x) => x.group === group && x.failover === undefined);
     if (e) {
       e.failover = evidence(line, 'the group fails over');
@@ -177,6 +181,8 @@ function dedupe(list: Evidence[]): Evidence[] {
   });
 }
 
+const failoverThresholdEvents = ['failoverThresholdExceeded'] as const;
+
 export const failoverThreshold: Rule = {
   id: 'FAILOVER-THRESHOLD',
   title: 'Failover threshold exhausted: the group was left Failed',
@@ -196,6 +202,7 @@ export const failoverThreshold: Rule = {
       'During failover tests, raise FailoverThreshold of {group} for the duration and set it back afterwards: `failover group set "{group}" FailoverThreshold=<n>`.',
     ],
   },
+  events: failoverThresholdEvents,
   start(): RuleMatcher {
     return new FailoverThresholdMatcher();
   },
@@ -204,7 +211,7 @@ export const failoverThreshold: Rule = {
 class FailoverThresholdMatcher implements RuleMatcher {
   private readonly groups = new Map<string, { node: string; lines: Repeated; failoverCount: number; threshold?: number }>();
 
-  observe({ event, line }: Observed): void {
+  observe({ event, line }: { event: EventOf<(typeof failoverThresholdEvents)[number]>; line: LogLine }): void {
     if (event.type !== 'failoverThresholdExceeded') return;
     let g = this.groups.get(event.group);
     if (!g) this.groups.set(event.group, (g = { node: line.node, lines: new Repeated(), failoverCount: 0 }));
