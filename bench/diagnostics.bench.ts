@@ -173,7 +173,7 @@ function runLine(what: string, i: number, sizeMb: number, m: Measured): void {
   report(`diagnostics: ${what} run ${i + 1}`, `${fixed(sizeMb / (m.ms / 1000))} MB/s wall${cpu}${rss}, load ${fixed(m.load, 2)}`);
 }
 
-/** Best and median wall throughput, median CPU per MB and the highest peak RSS of the runs. */
+/** Best and median wall throughput and CPU per MB, and the highest peak RSS, of the runs. */
 function summarize(what: string, sizeMb: number, runs: Measured[], target?: { mbPerS?: number; rssMb?: number }): void {
   const rates = summary(runs.map((m) => sizeMb / (m.ms / 1000)));
   const loads = runs.map((m) => fixed(m.load, 1)).join(', ');
@@ -185,7 +185,7 @@ function summarize(what: string, sizeMb: number, runs: Measured[], target?: { mb
   }
 }
 
-const runs = positive(option('--runs', 'FAILOVER_BENCH_RUNS'), runsDefault, 'the number of runs (--runs or FAILOVER_BENCH_RUNS)');
+const runs = Math.ceil(positive(option('--runs', 'FAILOVER_BENCH_RUNS'), runsDefault, 'the number of runs (--runs or FAILOVER_BENCH_RUNS)'));
 const given = option('--log', 'FAILOVER_BENCH_LOG');
 const build = spawnSync(process.execPath, ['--import', 'tsx', path.join(root, 'scripts', 'build.ts')], { cwd: root, stdio: 'inherit' });
 if (build.status !== 0) throw new Error('the build failed');

@@ -3,13 +3,12 @@
 // nodes' logs (each entry is one node's file); its text may be UTF-8 or
 // UTF-16 LE/BE, with or without a byte order mark.
 //
-// Each file is read in chunks and split into lines. A chunk of ASCII - most
-// of a real log - is scanned as bytes where it lies, without decoding it
-// (src/log/scan.ts); other text is decoded first. Only the lines the
-// pre-filter keeps - the ones that can carry an event - become strings and
-// records, so the many polling and GUM lines of a real log cost a scan and
-// nothing more. Lines that are not log
-// lines are counted: section text and the object tables of 2016+ files
+// Each file is read in chunks and split into lines. UTF-8 lines are scanned
+// as bytes where they lie, without decoding them (src/log/scan.ts); UTF-16
+// text is decoded first. Only the lines the pre-filter keeps - the ones that
+// can carry an event - become strings and records, so the many polling and
+// GUM lines of a real log cost a scan and nothing more. Lines that are not
+// log lines are counted: section text and the object tables of 2016+ files
 // (sections.ts) apart, they are "unparsed", and a file that is mostly
 // unparsed is reported as unreadable rather than healthy.
 //
@@ -312,7 +311,7 @@ export class LogFileReader {
     }
     const nl = bytes.lastIndexOf(10);
     if (nl + 1 < bytes.length) {
-      this.carryBytes = Buffer.from(bytes.subarray(Math.max(start, nl + 1)));
+      this.carryBytes = Buffer.from(bytes.subarray(nl + 1));
       this.dropOverlongLine();
     }
     if (nl >= start) this.byteLines(bytes, start, nl + 1, false, out);
@@ -412,7 +411,7 @@ export class LogFileReader {
    * keeps it. `high` is its first byte beyond ASCII (after the prefix), or its
    * end; `text` with `textStart` as in `lines`.
    */
-  private logLine(b: Uint8Array, pos: number, nl: number, text: string | undefined, textStart: number, high: number, lineNo: number, out: LogLine[]): void {
+  private logLine(b: Buffer, pos: number, nl: number, text: string | undefined, textStart: number, high: number, lineNo: number, out: LogLine[]): void {
     const scan = this.scan;
     const stats = this.stats;
     stats.parsed++;
@@ -426,10 +425,10 @@ export class LogFileReader {
     if (text !== undefined) {
       raw = copyString(text.slice(pos - textStart, scan.end - textStart));
     } else if (high === nl) {
-      raw = (b as Buffer).toString('latin1', pos, scan.end);
+      raw = b.toString('latin1', pos, scan.end);
     } else {
       // UTF-8 text after an ASCII prefix: its end is found among the characters (the scan's is a byte position).
-      const line = (b as Buffer).toString('utf8', pos, nl);
+      const line = b.toString('utf8', pos, nl);
       const textFrom = scan.textStart - pos;
       let e = line.length;
       while (e > textFrom && isBlank(line.charCodeAt(e - 1))) e--;

@@ -97,7 +97,7 @@ export function formatLine(record: LogRecord): string {
 
 const units = new CodeUnits();
 const scratch = newLineScan();
-/** Characters of `PID.`: the ids are exactly 8 hex digits. */
+/** Characters of `PPPPPPPP.` (and one fewer than `TTTTTTTT::`): the ids are exactly 8 hex digits. */
 const idChars = 9;
 
 /**

@@ -325,7 +325,7 @@ function dayStartMs(year: number, month: number, day: number): number | undefine
 /**
  * The scanned line's time as written (UTC or local, as the file says), or
  * undefined for the placeholder or a time that is not real (month 13, 24:00,
- * 2021/02/29). A second of 60 is read: Windows Server 2019 logs leap seconds.
+ * 2021/02/29). A second of 60 (a leap second) is read.
  */
 export function timeOf(b: Uint8Array, scan: LineScan): number | undefined {
   const at = scan.timeStart;
