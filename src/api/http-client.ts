@@ -101,7 +101,10 @@ export function createHttpApi(options: HttpApiOptions): ClusterApi {
     offlineGroup: (name) => call<OperationView>('POST', `/v1/groups/${enc(name)}/offline`),
     moveGroup: (name, opts?: MoveOptions) => call<OperationView>('POST', `/v1/groups/${enc(name)}/move`, { ...opts }),
 
-    listResources: async (filter) => (await call<unknown[]>('GET', `/v1/resources${filter?.group !== undefined ? `?group=${enc(filter.group)}` : ''}`)).map(decodeResourceView),
+    listResources: async (filter) => {
+      const query = [...(filter?.group !== undefined ? [`group=${enc(filter.group)}`] : []), ...(filter?.states ? [`state=${enc(filter.states.join(','))}`] : [])];
+      return (await call<unknown[]>('GET', `/v1/resources${query.length > 0 ? `?${query.join('&')}` : ''}`)).map(decodeResourceView);
+    },
     getResource: async (name) => decodeResourceView(await call('GET', `/v1/resources/${enc(name)}`)),
     createResource: async (name, type, group, opts?: { common?: Partial<ResourceCommon>; parameters?: Record<string, PropertyValue>; dependencies?: string }) =>
       decodeResourceView(

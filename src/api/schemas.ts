@@ -81,7 +81,7 @@ const moveView: Schema = {
 };
 
 export const responses = {
-  cluster: { type: 'object', additionalProperties: true, properties: { name: { type: 'string' }, nodes: { type: 'integer' }, revision: { type: 'integer' } } },
+  cluster: { type: 'object', additionalProperties: true, properties: { name: { type: 'string' }, nodes: { type: 'integer' }, groups: { type: 'integer' }, resources: { type: 'integer' }, revision: { type: 'integer' } } },
   node: {
     type: 'object',
     additionalProperties: true,
@@ -193,7 +193,7 @@ export const requests = {
   setDependencies: { type: 'object', required: ['expression'], additionalProperties: false, properties: { expression: { type: 'string', maxLength: 16_384 } } },
   addDependency: { type: 'object', required: ['provider'], additionalProperties: false, properties: { provider: name } },
   addPossibleOwner: { type: 'object', required: ['node'], additionalProperties: false, properties: { node: name } },
-  resourceQuery: { type: 'object', additionalProperties: false, properties: { group: name } },
+  resourceQuery: { type: 'object', additionalProperties: false, properties: { group: name, state: { type: 'string', maxLength: 1024, description: 'Resource states, comma-separated (e.g. Failed,OpenCallFailed).' } } },
   registryValueQuery: { type: 'object', additionalProperties: false, properties: { name: { type: 'string', maxLength: 16_384 } } },
   registryValueNameRequired: { type: 'object', required: ['name'], additionalProperties: false, properties: { name: { type: 'string', maxLength: 16_384 } } },
   eventsQuery: {

@@ -7,7 +7,7 @@ import { timingSafeEqual, createHash } from 'node:crypto';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import swagger from '@fastify/swagger';
 import { ClusterError, errors, isClusterError, type ClusterErrorValue, type ErrorName } from '../model/errors.ts';
-import { nameProblem } from '../model/objects.ts';
+import { nameProblem, resourceStates, type ResourceState } from '../model/objects.ts';
 import type { Clock } from '../model/clock.ts';
 import { RealClock } from '../clock/real.ts';
 import { errorClassOf, httpStatusOfClass } from './error-classes.ts';
@@ -334,8 +334,11 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
 
   // ---- resources
   app.get('/v1/resources', { schema: { tags: ['resources'], querystring: requests.resourceQuery, response: { 200: { type: 'array', items: responses.resource }, ...errorResponses } } }, async (req) => {
-    const { group } = req.query as { group?: string };
-    return (await api.listResources(group !== undefined ? { group } : undefined)).map(encodeResourceView);
+    const { group, state } = req.query as { group?: string; state?: string };
+    const states = state?.split(',').map((s) => s.trim());
+    const unknown = states?.find((s) => !(resourceStates as readonly string[]).includes(s));
+    if (unknown !== undefined) throw new ClusterError('ERROR_INVALID_PARAMETER', `querystring/state: ${JSON.stringify(unknown)} is not a resource state (one of ${resourceStates.join(', ')})`);
+    return (await api.listResources({ ...(group !== undefined ? { group } : {}), ...(states ? { states: states as ResourceState[] } : {}) })).map(encodeResourceView);
   });
   app.get('/v1/resources/:name', { schema: { tags: ['resources'], params: nameParams, response: { 200: responses.resource, ...errorResponses } } }, async (req) => encodeResourceView(await api.getResource(pname(req))));
   app.post('/v1/resources', { schema: { tags: ['resources'], body: requests.createResource, response: { 201: responses.resource, ...errorResponses } } }, async (req, reply) => {

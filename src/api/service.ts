@@ -32,6 +32,7 @@ import type {
   NodeView,
   OperationView,
   RegistryValue,
+  ResourceFilter,
   ResourceView,
   Subscription,
 } from './types.ts';
@@ -87,7 +88,7 @@ export class ClusterService implements ClusterApi {
 
   async getCluster(): Promise<ClusterView> {
     const v = await this.view();
-    return { name: this.name, nodes: v.config.nodes.length, revision: Math.max(v.revision, v.config.revision) };
+    return { name: this.name, nodes: v.state.nodes.size, groups: v.state.groups.size, resources: v.state.resources.size, revision: Math.max(v.revision, v.config.revision) };
   }
 
   // ---- nodes ----
@@ -218,10 +219,12 @@ export class ClusterService implements ClusterApi {
 
   // ---- resources ----
 
-  async listResources(filter: { group?: string } = {}): Promise<ResourceView[]> {
+  async listResources(filter: ResourceFilter = {}): Promise<ResourceView[]> {
     const v = await this.view();
     const resources = filter.group === undefined ? v.config.resources : v.state.resourcesIn(v.state.group(filter.group).name);
-    return resources.map((r) => resourceView(v, r));
+    const views = resources.map((r) => resourceView(v, r));
+    const states = filter.states && new Set(filter.states);
+    return states ? views.filter((r) => states.has(r.state)) : views;
   }
 
   async getResource(name: string): Promise<ResourceView> {

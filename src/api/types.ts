@@ -8,6 +8,8 @@ import type { PropertyValue } from '../model/properties.ts';
 export interface ClusterView {
   readonly name: string;
   readonly nodes: number;
+  readonly groups: number;
+  readonly resources: number;
   /** The store revision the view was read at. */
   readonly revision: number;
 }
@@ -118,6 +120,11 @@ export interface NewResourceSpec {
   readonly dependencies?: string;
 }
 
+export interface ResourceFilter {
+  readonly group?: string;
+  readonly states?: readonly ResourceState[];
+}
+
 export interface ClusterApi {
   getCluster(): Promise<ClusterView>;
 
@@ -141,7 +148,8 @@ export interface ClusterApi {
   offlineGroup(name: string): Promise<OperationView>;
   moveGroup(name: string, options?: MoveOptions): Promise<OperationView>;
 
-  listResources(filter?: { group?: string }): Promise<ResourceView[]>;
+  /** Every resource, or those of a group, or those in one of the given states. */
+  listResources(filter?: ResourceFilter): Promise<ResourceView[]>;
   getResource(name: string): Promise<ResourceView>;
   createResource(
     name: string,

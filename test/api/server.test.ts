@@ -225,3 +225,19 @@ test('POST /v1/groups with resources makes the group whole: all of it, with bina
   assert.equal(badShape.status, 400);
   assert.match(badShape.body.message, /type/);
 });
+
+test('GET /v1/resources?state= lists the resources in those states only; an unknown state is 400', async () => {
+  await resourceReaches(h.api, 'Site', 'Online');
+  const online = await h.request('GET', '/v1/resources?state=Online,Failed');
+  assert.equal(online.status, 200);
+  assert.ok(online.body.some((r: { name: string }) => r.name === 'Site'));
+  assert.ok(online.body.every((r: { state: string }) => r.state === 'Online' || r.state === 'Failed'));
+  const failed = await h.request('GET', '/v1/resources?state=Failed&group=Web');
+  assert.deepEqual(failed.body, []);
+  const bad = await h.request('GET', '/v1/resources?state=Online,Sleeping');
+  assert.equal(bad.status, 400);
+  assert.match(bad.body.message, /"Sleeping" is not a resource state/);
+  const cluster = await h.request('GET', '/v1/cluster');
+  assert.equal(cluster.body.resources, (await h.request('GET', '/v1/resources')).body.length);
+  assert.equal(cluster.body.groups, (await h.request('GET', '/v1/groups')).body.length);
+});

@@ -20,7 +20,7 @@ function group(name: string, resources: string[], owner = 'node1'): GroupView {
 
 function snapshot(resources: ResourceView[]): ClusterSnapshot {
   return {
-    cluster: { name: 'c', nodes: 2, revision: 10 },
+    cluster: { name: 'c', nodes: 2, groups: 1, resources: resources.length, revision: 10 },
     nodes: [
       { name: 'node2', id: 2, state: 'Up', draining: false },
       { name: 'node1', id: 1, state: 'Up', draining: false },

@@ -11,10 +11,10 @@ export function registerStatus(program: Command, deps: CliDeps): void {
   ).action(
     act(deps, async (ctx) => {
       const api = await ctx.api();
-      const [cluster, nodes, groups, resources] = await Promise.all([api.getCluster(), api.listNodes(), api.listGroups(), api.listResources()]);
-      const attention = resources.filter((r) => r.state === 'Failed' || r.state === 'OpenCallFailed');
+      // Only the resources that need attention travel: a large cluster's full list is megabytes.
+      const [cluster, nodes, groups, attention] = await Promise.all([api.getCluster(), api.listNodes(), api.listGroups(), api.listResources({ states: ['Failed', 'OpenCallFailed'] })]);
       if (ctx.json) return ctx.emitJson({ cluster, nodes, groups, attention });
-      ctx.say(`Cluster ${cluster.name}: ${nodes.filter((n) => n.state === 'Up').length}/${nodes.length} nodes up, ${groups.length} groups, ${resources.length} resources (revision ${cluster.revision})\n`);
+      ctx.say(`Cluster ${cluster.name}: ${nodes.filter((n) => n.state === 'Up').length}/${nodes.length} nodes up, ${groups.length} groups, ${cluster.resources} resources (revision ${cluster.revision})\n`);
       ctx.say(nodesTable(nodes));
       ctx.say('');
       ctx.say(groups.length > 0 ? groupsTable(groups) : 'No groups.');
