@@ -32,6 +32,7 @@ export class Step {
   private readonly resources: TransientMap<string, Readonly<ResourceRecord>>;
   private readonly groups: TransientMap<string, Readonly<GroupRecord>>;
   private readonly operations: TransientMap<string, Readonly<OperationRecord>>;
+  private readonly operationsByGroup: TransientMap<string, readonly string[]>;
   private readonly timers: TransientMap<string, TimerRecord>;
   private readonly copiedResources = new Set<string>();
   private readonly copiedGroups = new Set<string>();
@@ -46,6 +47,7 @@ export class Step {
     this.resources = PersistentMap.from(state.resources).edit();
     this.groups = PersistentMap.from(state.groups).edit();
     this.operations = PersistentMap.from(state.operations).edit();
+    this.operationsByGroup = PersistentMap.from(state.operationsByGroup).edit();
     this.timers = PersistentMap.from(state.timers).edit();
     this.nextId = state.nextId;
   }
@@ -59,6 +61,7 @@ export class Step {
         resources: this.resources.seal(),
         groups: this.groups.seal(),
         operations: this.operations.seal(),
+        operationsByGroup: this.operationsByGroup.seal(),
         timers: this.timers.seal(),
         nextId: this.nextId,
       },
@@ -128,14 +131,24 @@ export class Step {
     return copy;
   }
   addOperation(o: OperationRecord): void {
+    const replaced = this.operations.get(o.requestId);
+    if (replaced) this.unindexOperation(replaced);
     this.operations.set(o.requestId, o);
     this.copiedOperations.add(o.requestId);
+    this.operationsByGroup.set(o.group, [...(this.operationsByGroup.get(o.group) ?? []), o.requestId]);
   }
   deleteOperation(id: string): void {
+    const o = this.operations.get(id);
+    if (o) this.unindexOperation(o);
     this.operations.delete(id);
   }
   operationsOf(group: string): Readonly<OperationRecord>[] {
-    return [...this.operations.values()].filter((o) => o.group === group);
+    return (this.operationsByGroup.get(group) ?? []).flatMap((id) => this.operations.get(id) ?? []);
+  }
+  private unindexOperation(o: Readonly<OperationRecord>): void {
+    const rest = (this.operationsByGroup.get(o.group) ?? []).filter((id) => id !== o.requestId);
+    if (rest.length > 0) this.operationsByGroup.set(o.group, rest);
+    else this.operationsByGroup.delete(o.group);
   }
 
   // ---- effects ----

@@ -19,6 +19,7 @@ export function createRcm(node: NodeConfig, limits: Partial<RcmLimits> = {}): Rc
     resources: new Map(),
     groups: new Map(),
     operations: new Map(),
+    operationsByGroup: new Map(),
     timers: new Map(),
     nextId: 1,
   };

@@ -294,6 +294,8 @@ export interface RcmState {
   readonly resources: ReadonlyMap<string, Readonly<ResourceRecord>>;
   readonly groups: ReadonlyMap<string, Readonly<GroupRecord>>;
   readonly operations: ReadonlyMap<string, Readonly<OperationRecord>>;
+  /** Ids of each group's operations in progress (an index of `operations`, so a group's are found without a scan). */
+  readonly operationsByGroup: ReadonlyMap<string, readonly string[]>;
   readonly timers: ReadonlyMap<string, TimerRecord>;
   /** Source of call, timer and move ids (unique per node; ids carry the node name). */
   readonly nextId: number;
