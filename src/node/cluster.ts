@@ -24,6 +24,12 @@ export interface LocalClusterOptions {
   readonly nodes?: number | readonly string[];
   /** Persist the store and node logs here; without it everything is in memory. */
   readonly dataDir?: string;
+  /**
+   * false: start() opens the store and the configuration only, and the caller
+   * calls startNodes() (failover up serves its API first, so it answers while
+   * a large cluster's nodes start). Default true.
+   */
+  readonly startNodes?: boolean;
   readonly clock?: Clock;
   /** Use this store instead of opening the embedded one (the caller closes it). */
   readonly store?: Store;
@@ -79,12 +85,17 @@ export class LocalCluster {
         if (!known.has(name)) await config.registerResourceType(types.get(name).descriptor);
       }
       const cluster = new LocalCluster(store, clock, config, options, !options.store, nodes);
-      for (const node of nodes) await cluster.startNode(node.name);
+      if (options.startNodes !== false) await cluster.startNodes();
       return cluster;
     } catch (e) {
       if (!options.store) await store.close();
       throw e;
     }
+  }
+
+  /** Starts every node, one after the other (LocalCluster.start does, unless told not to). */
+  async startNodes(): Promise<void> {
+    for (const node of this.nodes) await this.startNode(node.name);
   }
 
   agent(name: string): NodeAgent {

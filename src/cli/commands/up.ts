@@ -100,12 +100,20 @@ async function up(o: {
   say(`Starting a local cluster in ${o.dataDir} ...`);
   const extra = await loadExtraTypes(o.extraTypes);
   for (const line of extra.skipped) say(`Resource type left out: ${line}`);
-  const cluster = await LocalCluster.start({ nodes: o.nodes, dataDir: o.dataDir, types: withExtraTypes(() => mailboxResourceTypes(), extra.definitions), hostProcesses: true });
+  const cluster = await LocalCluster.start({ nodes: o.nodes, dataDir: o.dataDir, types: withExtraTypes(() => mailboxResourceTypes(), extra.definitions), hostProcesses: true, startNodes: false });
   const api = createInProcessApi({ store: cluster.store, clock: cluster.clock });
   const tokens = createApiTokens();
   const mailbox = mailboxRoutes({ console: new MailboxConsole(api, { clock: cluster.clock }), storageRoot: join(o.dataDir, 'mailbox') });
+  // The API answers (and the CLI finds it) from here on; the nodes show as they join, which takes seconds for a large cluster.
   const server = await startApiServer({ api, host: o.host, port: o.port, tokens, console: true, routes: [mailbox] });
   const apiFile = writeLocalCluster(o.dataDir, { url: server.url, tokens });
+  try {
+    await cluster.startNodes();
+  } catch (e) {
+    await server.close();
+    await cluster.stop();
+    throw e;
+  }
   if (o.sample && (await api.listGroups()).length === 0) {
     const created = await createSampleConfiguration(api, { nodes: cluster.nodes.map((n) => n.name), dataDir: o.dataDir, mailboxAddress: o.sampleAddress });
     say(`Created sample groups: ${created.join(', ')}`);
