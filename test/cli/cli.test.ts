@@ -224,3 +224,20 @@ test('apply of a large file: the plan is summed up, progress goes to stderr, and
   assert.match(exported.out, /G10:\n {4}state: offline/);
   assert.match(exported.out, /G11:\n {4}state: online/);
 });
+
+test('status sums up a cluster of more than 50 groups and lists only the groups not Online', async (t) => {
+  const api = await cluster(t);
+  for (let i = 0; i < 52; i++) await api.createGroup(`Bulk${String(i).padStart(2, '0')}`);
+  const groups = await api.listGroups();
+  const r = await runCli(api, ['status']);
+  assert.equal(r.code, 0, r.err);
+  const byState = new Map<string, number>();
+  for (const g of groups) byState.set(g.state, (byState.get(g.state) ?? 0) + 1);
+  for (const [state, n] of byState) assert.match(r.out, new RegExp(`^Groups: .*\\b${n} ${state}\\b`, 'm'));
+  assert.match(r.out, /^Owners: /m);
+  const notOnline = groups.filter((g) => g.state !== 'Online').length;
+  assert.ok(notOnline > 50, 'empty groups are not Online');
+  assert.match(r.out, new RegExp(`^\\.\\.\\. and ${notOnline - 50} more not Online$`, 'm'));
+  assert.equal(r.out.split('\n').filter((l) => /^Bulk\d\d\s/.test(l)).length, 50, 'at most 50 groups listed');
+  assert.match(r.out, /Every group: failover group list/);
+});
