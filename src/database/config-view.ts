@@ -192,10 +192,7 @@ export class ConfigState {
    */
   private withTypeDefaults(r: ResourceConfig, stored: Readonly<Record<string, PropertyValue>>): ResourceConfig {
     const type = this.types.get(canonicalName(r.type));
-    if (!type) return { ...r, parameters: { ...stored } };
-    let defaults = typeDefaults.get(type);
-    if (!defaults) typeDefaults.set(type, (defaults = defaultsOf(type.privateProperties)));
-    return { ...r, parameters: { ...defaults, ...stored } };
+    return { ...r, parameters: { ...(type ? defaultsOf(type.privateProperties) : {}), ...stored } };
   }
 
   private replace<T extends { name: string }>(map: Map<string, T>, canonical: string, value: T | undefined): string[] {
@@ -231,9 +228,6 @@ export class ConfigState {
     }
   }
 }
-
-/** Each type's private property defaults, computed once per decoded type. */
-const typeDefaults = new WeakMap<ResourceTypeDescriptor, Readonly<Record<string, PropertyValue>>>();
 
 function providerNames(r: ResourceConfig): string[] {
   const expr = parseDependencies(r.dependencies);

@@ -77,8 +77,6 @@ const services: ResourceTypeServices = {
 
 const modules = new Map<string, TypeModule>();
 const instances = new Map<string, Promise<ResourceType>>();
-/** Each type's private property defaults, computed once. */
-const defaults = new Map<ResourceType, Record<string, PropertyValue>>();
 const calls = new Map<number, AbortController>();
 
 async function load(module: TypeModule): Promise<ResourceType> {
@@ -115,11 +113,9 @@ async function run(m: Extract<ToHost, { t: 'call' }>): Promise<void> {
   let outcome: RemoteOutcome;
   try {
     const type = await instance(m.type);
-    let typeDefaults = defaults.get(type);
-    if (!typeDefaults) defaults.set(type, (typeDefaults = defaultsOf(type.descriptor.privateProperties)));
     const ctx: EntryPointContext = {
       resource: m.resource,
-      parameters: { ...typeDefaults, ...m.parameters },
+      parameters: { ...defaultsOf(type.descriptor.privateProperties), ...m.parameters },
       signal: abort.signal,
       deadlineMs: m.deadlineMs,
       epoch: m.epoch,

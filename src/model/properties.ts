@@ -143,11 +143,22 @@ export function propertyIndex(schema: readonly PropertyDescriptor[]): PropertyIn
   return index;
 }
 
-/** Defaults of a schema, for properties that have one. */
-export function defaultsOf(schema: readonly PropertyDescriptor[]): Record<string, PropertyValue> {
-  const out: Record<string, PropertyValue> = {};
-  for (const d of schema) if (d.default !== undefined) out[d.name] = d.default;
-  return out;
+const defaultsBySchema = new WeakMap<readonly PropertyDescriptor[], Readonly<Record<string, PropertyValue>>>();
+
+/**
+ * Defaults of a schema, for properties that have one: built once per schema
+ * (as propertyIndex) and frozen, since every resource's values are read
+ * over them.
+ */
+export function defaultsOf(schema: readonly PropertyDescriptor[]): Readonly<Record<string, PropertyValue>> {
+  let defaults = defaultsBySchema.get(schema);
+  if (!defaults) {
+    const out: Record<string, PropertyValue> = {};
+    for (const d of schema) if (d.default !== undefined) out[d.name] = d.default;
+    defaults = Object.freeze(out);
+    defaultsBySchema.set(schema, defaults);
+  }
+  return defaults;
 }
 
 function describe(v: unknown): string {
