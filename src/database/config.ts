@@ -27,6 +27,7 @@ import {
   formatDependencies,
   parseDependencies,
   providersOf,
+  renameProviders,
   validateDependencies,
   type DependencyExpr,
 } from '../model/dependency.ts';
@@ -340,10 +341,7 @@ export class ClusterConfigStore {
       if (clash && clash !== resource) throw new ClusterError('ERROR_OBJECT_ALREADY_EXISTS', `resource ${JSON.stringify(newName)} already exists`);
       const tree = s.resourceTree(resource.name);
       const commands = [...deleteTreeCommands(tree, `${RESOURCES_KEY}\\${resource.name}`), ...copyTreeCommands(tree, `${RESOURCES_KEY}\\${newName}`)];
-      const renamed = (expr: DependencyExpr): DependencyExpr =>
-        expr.kind === 'resource'
-          ? canonicalName(expr.name) === canonicalName(resource.name) ? { kind: 'resource', name: newName } : expr
-          : { kind: expr.kind, items: expr.items.map(renamed) };
+      const renamed = (expr: DependencyExpr): DependencyExpr => renameProviders(expr, (n) => (canonicalName(n) === canonicalName(resource.name) ? newName : n));
       let own = resource.dependencies;
       for (const r of s.resources.values()) {
         const expr = parseDependencies(r.dependencies);
@@ -630,9 +628,7 @@ function materialize(schema: readonly PropertyDescriptor[], values: Map<Property
 
 function dependencyChange(s: ConfigState, resource: ResourceConfig, expr: DependencyExpr | undefined): Change<ResourceConfig> {
   // Names in display case, so the model's checks (self, cycles) compare like with like.
-  const normalized = (e: DependencyExpr): DependencyExpr =>
-    e.kind === 'resource' ? { kind: 'resource', name: s.resources.get(canonicalName(e.name))?.name ?? e.name } : { kind: e.kind, items: e.items.map(normalized) };
-  const next = expr && normalized(expr);
+  const next = expr && renameProviders(expr, (n) => s.resources.get(canonicalName(n))?.name ?? n);
   const invalid = validateDependencies(
     resource.name,
     next,
@@ -690,14 +686,14 @@ function newResources(s: ConfigState, group: string, specs: readonly NewResource
   }
   // Dependencies once every new resource is known: they may name each other.
   const lookup = (n: string): ResourceConfig | undefined => created.get(canonicalName(n)) ?? s.resources.get(canonicalName(n));
-  const normalized = (e: DependencyExpr): DependencyExpr => (e.kind === 'resource' ? { kind: 'resource', name: lookup(e.name)?.name ?? e.name } : { kind: e.kind, items: e.items.map(normalized) });
   const expressions = new Map<string, DependencyExpr | undefined>();
   for (const spec of specs) {
     if (spec.dependencies === undefined) continue;
     if (typeof spec.dependencies !== 'string') throw new ClusterError('ERROR_INVALID_PARAMETER', `dependency expression of ${JSON.stringify(spec.name)} must be a string`);
     const parsed = parseDependencies(spec.dependencies);
     if (parsed && 'code' in parsed) raise(parsed);
-    expressions.set(canonicalName(spec.name), parsed && normalized(parsed));
+    // Names in display case, so the model's checks (self, cycles) compare like with like.
+    expressions.set(canonicalName(spec.name), parsed && renameProviders(parsed, (n) => lookup(n)?.name ?? n));
   }
   for (const [i, spec] of specs.entries()) {
     const canonical = canonicalName(spec.name);

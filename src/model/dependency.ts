@@ -111,6 +111,11 @@ export function formatDependencies(expr: DependencyExpr | undefined): string {
   return go(expr, false);
 }
 
+/** The expression with each resource name replaced by rename(name). */
+export function renameProviders(expr: DependencyExpr, rename: (name: string) => string): DependencyExpr {
+  return expr.kind === 'resource' ? { kind: 'resource', name: rename(expr.name) } : { kind: expr.kind, items: expr.items.map((e) => renameProviders(e, rename)) };
+}
+
 /** Every resource an expression names, in order of appearance, without repeats. */
 export function providersOf(expr: DependencyExpr | undefined): string[] {
   const out: string[] = [];
