@@ -5,7 +5,7 @@
 // and no operation fails with 5052 (ERROR_CLUSTER_NODE_NOT_MEMBER).
 // SOAK_GROUPS and SOAK_MINUTES set another size and length.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startCpuHogs } from '../test/support/load.ts';
 import { Http, UpProcess, cli, leaseLosses, scaleYaml, until } from './scale-run.ts';
@@ -38,7 +38,7 @@ try {
   const lossesBefore = leaseLosses(dataDir);
 
   const hogs = startCpuHogs({ maxMs: MINUTES * 60_000 + 60_000 });
-  console.log(`soak: ${GROUPS} groups, ${hogs.count} CPU hogs added (load average ${(await import('node:os')).loadavg()[0]!.toFixed(1)}), ${MINUTES} min of moves`);
+  console.log(`soak: ${GROUPS} groups, ${hogs.count} CPU hogs added (load average ${loadavg()[0]!.toFixed(1)}), ${MINUTES} min of moves`);
   const durations: number[] = [];
   const failures: string[] = [];
   let notMember = 0;

@@ -189,18 +189,19 @@ async function executeUnit(api: ClusterApi, unit: readonly Change[]): Promise<Un
   if (unit.length > 1 && first?.op === 'createGroup') {
     const resources = unit.flatMap((c) => (c.op === 'createResource' ? [{ name: c.resource, type: c.type, common: c.properties as Partial<ResourceCommon>, parameters: c.parameters }] : []));
     const dependencies = new Map(unit.flatMap((c) => (c.op === 'setDependencies' ? [[c.resource, c.to] as const] : [])));
+    const undoNew: Undo[] = [{ what: `delete new group ${first.group} and its resources`, run: () => deleteNewGroup(api, first.group, resources.map((r) => r.name), [...dependencies.keys()]) }];
     try {
       await api.createGroup(first.group, first.properties as Partial<GroupCommon>, {
         resources: resources.map((r) => (dependencies.has(r.name) ? { ...r, dependencies: dependencies.get(r.name)! } : r)),
       });
-      return [{ what: `delete new group ${first.group} and its resources`, run: () => deleteNewGroup(api, first.group, resources.map((r) => r.name), [...dependencies.keys()]) }];
+      return undoNew;
     } catch (e) {
       if (!isClusterError(e)) throw e;
       // No answer is no refusal: the group may have been made. It is made whole or not at all, so look.
       if (NO_ANSWER_ERRORS.has(e.name)) {
         const made = await api.getGroup(first.group).then(() => true, () => false);
         if (!made) throw new FailedChange(first, e);
-        return [{ what: `delete new group ${first.group} and its resources`, run: () => deleteNewGroup(api, first.group, resources.map((r) => r.name), [...dependencies.keys()]) }];
+        return undoNew;
       }
     }
   }
