@@ -3,9 +3,9 @@
 // with Node's structured-clone serialisation (binary property values survive).
 //
 // One call is one 'call' message and one 'result' message; the type's module
-// is announced once per process ('type'), and parameters travel as stored
-// (the process fills the type's defaults in), so a call costs two small
-// messages. Each side sends what one turn of its event loop produced as one
+// is announced once per process ('type'), and parameters travel as the
+// configuration view gives them (its type's defaults already filled in; the
+// process fills any gap again), so a call costs two messages. Each side sends what one turn of its event loop produced as one
 // batch (an array), so many calls in flight cost few writes. Services a type needs from the node (the cluster database) are
 // 'service' requests the parent answers.
 import type { ClusterErrorValue } from '../model/errors.ts';

@@ -49,7 +49,7 @@ export const resourceHostLimits = {
 /** What the host needs to know about a resource to call into its type. */
 export interface HostedResource {
   readonly type: string;
-  /** Private properties as stored; the type's defaults fill the gaps. */
+  /** Private properties (the configuration view's, defaults included); the type's defaults fill any gap. */
   readonly parameters: Readonly<Record<string, PropertyValue>>;
   /** The resource's DeadlockTimeout common property. */
   readonly deadlockTimeoutMs: number;
